@@ -1,0 +1,274 @@
+"""Start, stop, kill and restart the book's brokers: local JVMs from the Maven jars, or Docker.
+
+The local runtime runs Apache's own classes (kafka.Kafka, kafka.tools.StorageTool)
+from the official 4.3.1 jars with server.properties derived from docker-compose.yml.
+KAFKABOOK_RUNTIME=local|docker chooses; by default Docker is used when an engine answers.
+"""
+import hashlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from functools import lru_cache
+from pathlib import Path
+
+from . import settings
+from .connection import broker_ids, port_open
+from .errors import RuntimeSetupError
+from .waiting import wait_until
+
+POM = Path(__file__).parent / "kafka" / "pom.xml"
+SERVER_LOG4J = Path(__file__).parent / "kafka" / "log4j2-server.properties"
+TOOLS_LOG4J = Path(__file__).parent / "kafka" / "log4j2-tools.properties"
+JVM_OPTS = ["-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20", "-XX:InitiatingHeapOccupancyPercent=35",
+            "-Djava.awt.headless=true"]
+
+
+@lru_cache(maxsize=1)
+def kind():
+    """'docker' or 'local'."""
+    chosen = os.environ.get("KAFKABOOK_RUNTIME", "auto")
+    if chosen in ("docker", "local"):
+        return chosen
+    if shutil.which("docker"):
+        ok = subprocess.run(["docker", "info"], capture_output=True, timeout=20).returncode == 0
+        if ok:
+            return "docker"
+    return "local"
+
+
+# ---------------------------------------------------------------- jars and java
+
+def check_java():
+    java = shutil.which("java")
+    if not java:
+        raise RuntimeSetupError("java를 찾을 수 없습니다. Java 17 이상을 설치하세요 (예: apt-get install openjdk-17-jre-headless).")
+    out = subprocess.run([java, "-version"], capture_output=True, text=True).stderr
+    version = out.split('"')[1] if '"' in out else "0"
+    major = int(version.split(".")[0] if not version.startswith("1.") else 1)
+    if major < 17:
+        raise RuntimeSetupError(f"Kafka 4.3은 Java 17 이상이 필요합니다. 지금 java는 {version}입니다.")
+    return java
+
+
+def ensure_jars(quiet=False):
+    """Copy Kafka 4.3.1's jars from Maven Central into .kafka/libs once (Maven's ~/.m2 is the cache)."""
+    stamp = settings.LIBS_DIR / ".pom-sha256"
+    digest = hashlib.sha256(POM.read_bytes()).hexdigest()
+    if stamp.exists() and stamp.read_text() == digest:
+        return settings.LIBS_DIR
+    mvn = shutil.which("mvn")
+    if not mvn:
+        raise RuntimeSetupError("mvn(Maven)을 찾을 수 없습니다. Maven을 설치하거나 Docker로 실행하세요.")
+    settings.STATE_DIR.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix="libs-", dir=settings.STATE_DIR))
+    cmd = [mvn, "-B", "-q", "-f", str(POM),
+           "org.apache.maven.plugins:maven-dependency-plugin:3.6.1:copy-dependencies",
+           "-DincludeScope=runtime", f"-DoutputDirectory={tmp}"]
+    if not quiet:
+        print("카프카 4.3.1 jar를 Maven Central에서 받습니다 ...", file=sys.stderr)
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    if done.returncode != 0:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise RuntimeSetupError("Maven으로 카프카 jar를 받지 못했습니다:\n" + done.stdout[-3000:] + done.stderr[-2000:])
+    shutil.rmtree(settings.LIBS_DIR, ignore_errors=True)
+    tmp.rename(settings.LIBS_DIR)
+    stamp.write_text(digest)
+    return settings.LIBS_DIR
+
+
+def classpath():
+    """The broker and tools classpath: everything but connect-file, as kafka-run-class.sh does."""
+    jars = sorted(p for p in ensure_jars(quiet=True).glob("*.jar") if not p.name.startswith("connect-file"))
+    return os.pathsep.join(str(p) for p in jars)
+
+
+def java_command(main_class, args, heap=("-Xmx256M",), log4j=TOOLS_LOG4J, extra=()):
+    return [check_java(), *heap, *JVM_OPTS, f"-Dlog4j2.configurationFile={log4j}", *extra,
+            "-cp", classpath(), main_class, *args]
+
+
+# ---------------------------------------------------------------- one node
+
+class LocalNode:
+    """One KRaft node (broker+controller) as a JVM on this machine."""
+
+    def __init__(self, service):
+        self.service = service
+        self.dir = settings.node_dir(service)
+        self.config = self.dir / "server.properties"
+        self.data_dir = self.dir / "data"
+        self.logs_dir = self.dir / "logs"
+        self.log_file = self.logs_dir / "server.log"
+        self.pid_file = self.dir / "pid"
+
+    def pid(self):
+        try:
+            pid = int(self.pid_file.read_text())
+            os.kill(pid, 0)
+        except (OSError, ValueError):
+            return None
+        cmdline = Path(f"/proc/{pid}/cmdline")
+        if cmdline.exists() and b"kafka.Kafka" not in cmdline.read_bytes():
+            return None
+        return pid
+
+    def is_running(self):
+        return self.pid() is not None
+
+    def _write_config(self):
+        self.dir.mkdir(parents=True, exist_ok=True)
+        props = settings.node_properties(self.service)
+        lines = [f"# {self.service}: derived from docker-compose.yml by kafkabook/settings.py; do not edit"]
+        lines += [f"{k}={v}" for k, v in props.items()]
+        self.config.write_text("\n".join(lines) + "\n")
+
+    def _format(self):
+        if (self.data_dir / "meta.properties").exists():
+            return
+        cmd = java_command("kafka.tools.StorageTool",
+                           ["format", "-t", settings.cluster_id(self.service), "-c", str(self.config)])
+        done = subprocess.run(cmd, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeSetupError(f"{self.service} 저장소 포맷 실패:\n{done.stdout}{done.stderr}")
+
+    def start(self):
+        if self.is_running():
+            return
+        self._write_config()
+        props = settings.node_properties(self.service)
+        for listener in props["listeners"].split(","):
+            port = int(listener.rsplit(":", 1)[1])
+            if port_open("127.0.0.1", port, timeout=0.5):
+                raise RuntimeSetupError(
+                    f"포트 {port}를 이미 다른 프로그램이 쓰고 있어 {self.service}를 시작할 수 없습니다.\n"
+                    f"확인: ss -ltnp 'sport = :{port}'  (Docker 브로커가 떠 있다면 docker compose down)")
+        self._format()
+        self.logs_dir.mkdir(parents=True, exist_ok=True)
+        cmd = java_command("kafka.Kafka", [str(self.config)], heap=settings.heap_opts(self.service),
+                           log4j=SERVER_LOG4J, extra=[f"-Dkafka.logs.dir={self.logs_dir}"])
+        with open(self.logs_dir / "stdout.log", "ab") as out:
+            proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                    start_new_session=True, cwd=self.dir)
+        self.pid_file.write_text(str(proc.pid))
+
+    def _signal(self, sig):
+        pid = self.pid()
+        if pid is None:
+            return None
+        os.kill(pid, sig)
+        return pid
+
+    def stop(self, timeout=60):
+        """Controlled shutdown (SIGTERM), as kafka-server-stop.sh does."""
+        if self._signal(signal.SIGTERM) is not None:
+            try:
+                wait_until(lambda: not self.is_running(), timeout, f"{self.service} 종료")
+            except TimeoutError:
+                self._signal(signal.SIGKILL)
+                wait_until(lambda: not self.is_running(), 10, f"{self.service} 강제 종료")
+
+    def kill(self):
+        """Hard kill (SIGKILL): no shutdown hook, no flush."""
+        if self._signal(signal.SIGKILL) is not None:
+            wait_until(lambda: not self.is_running(), 10, f"{self.service} 강제 종료")
+
+    def reset(self):
+        """Stop and delete all data (the next start formats fresh storage)."""
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def where(self):
+        return {"config": self.config, "data": self.data_dir, "log": self.log_file}
+
+
+class DockerNode:
+    """One compose service of docker-compose.yml."""
+
+    def __init__(self, service):
+        self.service = service
+        self.data_dir = Path("/var/lib/kafka/data")
+        self.log_file = None
+
+    def _compose(self, *args, check=True):
+        cmd = ["docker", "compose", "-f", str(settings.COMPOSE_FILE), "--profile", "cluster", *args]
+        return subprocess.run(cmd, capture_output=True, text=True, check=check)
+
+    def is_running(self):
+        out = self._compose("ps", "-q", "--status", "running", self.service, check=False).stdout
+        return bool(out.strip())
+
+    def pid(self):
+        return None
+
+    def start(self):
+        self._compose("up", "-d", self.service)
+
+    def stop(self, timeout=60):
+        self._compose("stop", "-t", str(timeout), self.service)
+
+    def kill(self):
+        self._compose("kill", "-s", "SIGKILL", self.service)
+
+    def reset(self):
+        self._compose("rm", "-s", "-f", "-v", self.service)
+
+    def where(self):
+        return {"config": "/opt/kafka/config/server.properties (컨테이너 안)", "data": self.data_dir,
+                "log": f"docker compose logs {self.service}"}
+
+
+def node(service):
+    return DockerNode(service) if kind() == "docker" else LocalNode(service)
+
+
+# ---------------------------------------------------------------- groups of nodes
+
+def wait_ready(services, timeout=120):
+    """Wait until the metadata lists every node of `services` as a broker; fail at once if one died."""
+    bootstrap = settings.bootstrap_for(services)
+    want = sorted(int(settings.node_properties(s)["node.id"]) for s in services)
+
+    def ready():
+        for s in services:
+            n = node(s)
+            if kind() == "local" and not n.is_running():
+                out = n.logs_dir / "stdout.log"
+                tail = out.read_text(errors="replace")[-2000:] if out.exists() else ""
+                raise RuntimeSetupError(f"{s} 프로세스가 종료되었습니다. 로그: {n.log_file}\n{tail}")
+        try:
+            return broker_ids(bootstrap, timeout=5) == want
+        except Exception:
+            return False
+
+    wait_until(ready, timeout, f"{', '.join(services)} 준비", interval=0.2, reraise=RuntimeSetupError)
+    return bootstrap
+
+
+def start(services=settings.SINGLE, timeout=180):
+    """Start the nodes (if not running) and wait until all answer; returns the bootstrap string."""
+    for s in services:
+        node(s).start()
+    return wait_ready(services, timeout)
+
+
+def stop(services=settings.SINGLE):
+    for s in services:
+        node(s).stop()
+
+
+def status(services=settings.SINGLE):
+    return {s: node(s).is_running() for s in services}
+
+
+def kill(service):
+    node(service).kill()
+
+
+def restart(service, timeout=180):
+    """Start a node again after a kill or stop, and wait until its group is whole again."""
+    group = settings.CLUSTER if service in settings.CLUSTER else settings.SINGLE
+    node(service).start()
+    return wait_ready(group, timeout)

@@ -1,0 +1,48 @@
+"""Shared fixtures: the running broker, the cluster profile, and executed notebooks (testbook)."""
+import contextlib
+import os
+from pathlib import Path
+
+import pytest
+from testbook import testbook
+
+from kafkabook import runtime, settings
+from kafkabook.connection import check_broker
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = ROOT / "notebooks"
+#: how many times each chapter notebook is executed in a row (idempotence); KAFKABOOK_RUNS=1 for quick local runs
+RUNS = int(os.environ.get("KAFKABOOK_RUNS", "2"))
+
+
+@pytest.fixture(scope="session")
+def broker():
+    """The single broker `./run test` started (or the one KAFKA_BOOTSTRAP_SERVERS names)."""
+    return check_broker(settings.BOOTSTRAP)
+
+
+@pytest.fixture(scope="session")
+def cluster():
+    """The three-node cluster profile, started for the tests that need it and stopped after."""
+    was_running = all(runtime.status(settings.CLUSTER).values())
+    bootstrap = runtime.start(settings.CLUSTER)
+    yield bootstrap
+    if not was_running:
+        runtime.stop(settings.CLUSTER)
+
+
+@contextlib.contextmanager
+def executed(relpath, runs=RUNS, timeout=900):
+    """Execute notebooks/<relpath> `runs` times in a row, each in a fresh kernel; yield the last run's testbook.
+
+    Every run must finish without an error (cells tagged raises-exception excepted),
+    so a notebook that only works once fails here.
+    """
+    path = NOTEBOOKS / relpath
+    # run in the notebook's folder, as JupyterLab and jupyter-book do
+    kw = dict(execute=True, timeout=timeout, resources={"metadata": {"path": str(path.parent)}})
+    for _ in range(runs - 1):
+        with testbook(str(path), **kw):
+            pass
+    with testbook(str(path), **kw) as tb:
+        yield tb
