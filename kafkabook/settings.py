@@ -85,12 +85,9 @@ def bootstrap_for(services):
     return ",".join(client_address(s) for s in services)
 
 
-CLUSTER_BOOTSTRAP = os.environ.get("KAFKA_CLUSTER_BOOTSTRAP_SERVERS", "") or None
-
-
 def cluster_bootstrap():
-    """Bootstrap servers of the three-node cluster profile."""
-    return CLUSTER_BOOTSTRAP or bootstrap_for(CLUSTER)
+    """Bootstrap servers of the three-node cluster profile (env KAFKA_CLUSTER_BOOTSTRAP_SERVERS overrides)."""
+    return os.environ.get("KAFKA_CLUSTER_BOOTSTRAP_SERVERS") or bootstrap_for(CLUSTER)
 
 
 def node_dir(service):
