@@ -1,17 +1,21 @@
-"""Chapter 2, second half: kafka-consumer-groups, the verifiable producer/consumer, kafka-delete-records and the
-chapter's cleanup. Each notebook runs against the real broker; the tests read the broker back themselves.
+"""Chapter 2: the broker (2.1), kafka-topics/kafka-configs (2.2.1), the console producer (2.2.2) and consumer (2.2.3),
+kafka-consumer-groups (2.2.4), the verifiable producer/consumer (2.2.5), kafka-delete-records (2.2.6) and the
+chapter's cleanup (2.3). Each notebook runs against the real broker; the tests read the broker back themselves.
 
-To be merged into tests/test_ch02.py: fixtures are named nb_*, helpers _ch02p2_*. Keep the 2.3 (summary) tests
-last in the merged file, because its notebook deletes the chapter's topics.
+Notebooks after 2.2.1 recreate hello.kafka, so the 2.2.1-2.2.3 checks read the broker in *_state fixtures right after
+their notebook ran. Keep the 2.3 (summary) tests last: its notebook deletes the chapter's topics.
 """
 import json
 from collections import Counter
 
 import pytest
 from kafka import TopicPartition
+from kafka.admin import ConfigResource, ConfigResourceType
+from kafka.partitioner import murmur2
 from kafka.structs import OffsetAndMetadata
 
 from conftest import NOTEBOOKS, executed
+from kafkabook import runtime, settings
 from kafkabook.connection import admin_client, consumer
 from kafkabook.topics import beginning_offsets, end_offsets, fresh_topic, read_all
 
@@ -25,6 +29,356 @@ def _ch02p2_committed(group):
 
 def _ch02p2_json_events(stdout):
     return [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
+
+
+# ---------------------------------------------------------------- helpers for 2.1-2.2.3
+
+def _ch02p1_topic_state(admin, name):
+    """{partitions, rows, configs} of one topic, read from the broker by the test itself."""
+    [meta] = admin.describe_topics([name])
+    rows = sorted(({"partition": p["partition_index"], "leader": p["leader_id"],
+                    "replicas": list(p["replica_nodes"]), "isr": list(p["isr_nodes"])}
+                   for p in meta["partitions"]), key=lambda r: r["partition"])
+    configs = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, name)])["topic"][name]
+    return {"partitions": len(rows), "rows": rows, "configs": {k: v["value"] for k, v in configs.items()}}
+
+
+def _ch02p1_broker_configs(keys):
+    with admin_client() as admin:
+        broker_id = str(admin.describe_cluster()["brokers"][0]["broker_id"])
+        described = admin.describe_configs([ConfigResource(ConfigResourceType.BROKER, broker_id, keys)],
+                                           config_filter="all")
+    return {k: v["value"] for k, v in described["broker"][broker_id].items()}
+
+
+def _ch02p1_quorum_leader():
+    with admin_client() as admin:
+        return admin.describe_metadata_quorum()["topics"][0]["partitions"][0]["leader_id"]
+
+
+def _ch02p1_by_partition(records):
+    """{partition: [value, ...] in offset order}"""
+    out = {}
+    for r in sorted(records, key=lambda r: (r.partition, r.offset)):
+        out.setdefault(r.partition, []).append(r.value.decode())
+    return out
+
+
+def _ch02p1_is_subsequence(part, whole):
+    it = iter(whole)
+    return all(x in it for x in part)
+
+
+# ---------------------------------------------------------------- 2.1 실습용 카프카 브로커 설치
+
+@pytest.fixture(scope="module")
+def nb_install(broker):
+    with executed("ch02/01_install.ipynb") as tb:
+        yield tb
+
+
+def test_install_cluster_id_and_controller_equal_the_admin_api(nb_install):
+    tb = nb_install
+    with admin_client() as admin:
+        described = admin.describe_cluster()
+    leader = _ch02p1_quorum_leader()
+    assert tb.value("cluster['cluster_id']") == described["cluster_id"]
+    assert tb.value("quorum['ClusterId']") == described["cluster_id"]
+    assert int(tb.value("quorum['LeaderId']")) == tb.value("active_controller") == leader
+    assert leader in [b["broker_id"] for b in described["brokers"]]
+    # the storage's meta.properties names the same cluster
+    meta = dict(line.split("=", 1) for line in tb.value("meta_properties").splitlines()
+                if "=" in line and not line.startswith("#"))
+    assert meta["cluster.id"] == described["cluster_id"]
+
+
+def test_install_listeners_and_settings_shown_equal_the_broker(nb_install):
+    tb = nb_install
+    keys = ["listeners", "advertised.listeners", "log.dirs", "num.partitions"]
+    actual = _ch02p1_broker_configs(keys)
+    shown = tb.value("broker_configs")
+    cli = tb.value("cli_configs")
+    for key in keys:
+        assert shown[key] == cli[key] == actual[key], key
+    # clients are told the address this book connects to
+    assert settings.client_address("kafka") in actual["advertised.listeners"]
+    # the file the broker was started with says the same (local: the derived server.properties)
+    file_props = tb.value("file_props")
+    for key in keys:
+        assert file_props[key] == actual[key], key
+
+
+def test_install_processes_show_the_broker_jvm(nb_install):
+    tb = nb_install
+    out = tb.value("processes.stdout")
+    if tb.value("KIND") == "local":
+        pid = tb.value("broker_pid")
+        lines = [line for line in out.splitlines() if line.split()[:1] == [str(pid)]]
+        assert len(lines) == 1 and str(runtime.node("kafka").config) in lines[0]
+        assert "QuorumPeerMain" not in out            # no ZooKeeper
+    else:
+        assert "kafka" in out
+
+
+def test_install_broker_version(nb_install):
+    tb = nb_install
+    with admin_client() as admin:
+        broker_id = admin.describe_cluster()["brokers"][0]["broker_id"]
+        version = admin.get_broker_version_data(broker_id).broker_version
+    assert tuple(tb.value("version_data.broker_version")) == tuple(version[:2]) == (4, 3)
+    api = tb.value("api_versions.lines")
+    assert api[0].startswith("localhost:9092 (id: ") and any(line.strip().startswith("Produce(0):") for line in api)
+    assert any("Kafka version: 4.3.1" in line for line in tb.value("startup")) or not tb.value("startup")
+
+
+# ---------------------------------------------------------------- 2.2.1 kafka-topics.sh
+
+@pytest.fixture(scope="module")
+def nb_topics(broker):
+    with executed("ch02/02_1_topics.ipynb") as tb:
+        yield tb
+
+
+@pytest.fixture(scope="module")
+def topics_state(nb_topics):
+    """The broker read back right after the notebook ran (later notebooks recreate hello.kafka)."""
+    with admin_client() as admin:
+        state = {name: _ch02p1_topic_state(admin, name) for name in ("hello.kafka", "hello.kafka.2")}
+        state["topics"] = admin.list_topics()
+    state["partitions"] = {name: state[name]["partitions"] for name in ("hello.kafka", "hello.kafka.2")}
+    return state
+
+
+def test_topics_created_with_defaults_and_with_options(nb_topics, topics_state):
+    tb = nb_topics
+    num_partitions = int(_ch02p1_broker_configs(["num.partitions"])["num.partitions"])
+    assert tb.value("created_partitions") == num_partitions
+    assert "Created topic hello.kafka." in tb.value("created.stdout")
+    assert topics_state["hello.kafka.2"]["partitions"] == 3
+    assert all(r["replicas"] == r["isr"] and len(r["replicas"]) == 1 for r in topics_state["hello.kafka.2"]["rows"])
+    # the kafka-python twin was created with the same options, and agreed, before it was deleted
+    assert tb.value("created_by_cli") == tb.value("created_by_python") == \
+        {"partitions": 3, "replication_factor": 1, "configs": {"retention.ms": "172800000"}}
+    assert "hello.kafka.py" not in topics_state["topics"]
+    assert tb.value("remaining") == ["hello.kafka", "hello.kafka.2"]
+
+
+def test_topics_list_and_describe_match_the_broker(nb_topics, topics_state):
+    tb = nb_topics
+    listed = tb.value("listed.lines")
+    assert {"hello.kafka", "hello.kafka.2", "__consumer_offsets"} <= set(listed)
+    assert tb.value("cli_hello") == tb.value("python_hello") == ["hello.kafka", "hello.kafka.2", "hello.kafka.py"]
+    assert tb.value("cli_rows") == tb.value("python_rows") == topics_state["hello.kafka.2"]["rows"]
+    header = tb.value("described.lines")[0]
+    assert "PartitionCount: 3" in header and "retention.ms=172800000" in header
+
+
+def test_topics_alter_grew_hello_kafka_to_four_partitions(nb_topics, topics_state):
+    tb = nb_topics
+    assert topics_state["hello.kafka"]["partitions"] == 4
+    assert tb.value("partitions_after_alter") == {"hello.kafka": 4, "hello.kafka.py": 4}
+    describe = tb.value("after_alter.lines")
+    assert "PartitionCount: 4" in describe[0]
+    assert [int(line.split("Partition: ")[1].split()[0]) for line in describe[1:]] == [0, 1, 2, 3]
+
+
+def test_topics_decrease_is_refused_by_cli_and_admin_api(nb_topics, topics_state):
+    tb = nb_topics
+    shrink = tb.value("{'rc': shrink.returncode, 'out': shrink.stdout, 'err': shrink.stderr}")
+    assert shrink["rc"] != 0
+    assert "Error while executing topic command : The topic hello.kafka currently has 4 partition(s); " \
+           "2 would not be an increase." in shrink["out"]
+    assert "InvalidPartitionsException" in shrink["err"]
+    assert tb.value("type(python_shrink_error).__name__") == "InvalidPartitionsError"
+    assert topics_state["hello.kafka"]["partitions"] == 4        # nothing changed
+
+
+def test_topics_retention_after_kafka_configs(nb_topics, topics_state):
+    tb = nb_topics
+    assert topics_state["hello.kafka"]["configs"]["retention.ms"] == "86400000"
+    assert topics_state["hello.kafka.2"]["configs"]["retention.ms"] == "172800000"
+    assert tb.value("retention") == {"hello.kafka": "86400000", "hello.kafka.py": "86400000",
+                                     "hello.kafka.2": "172800000"}
+    assert "retention.ms=86400000 sensitive=false synonyms={DYNAMIC_TOPIC_CONFIG:retention.ms=86400000}" in \
+        tb.value("configs_described.stdout")
+    # 4.x: kafka-topics.sh --alter --config is refused, kafka-configs is the way
+    old = tb.value("{'rc': old_way.returncode, 'err': old_way.stderr}")
+    assert old["rc"] != 0 and "can't be used with option \"[alter]\"" in old["err"].splitlines()[0]
+
+
+# ---------------------------------------------------------------- 2.2.2 kafka-console-producer.sh
+
+@pytest.fixture(scope="module")
+def nb_console_producer(broker):
+    with executed("ch02/02_2_console_producer.ipynb") as tb:
+        yield tb
+
+
+@pytest.fixture(scope="module")
+def producer_state(nb_console_producer):
+    with admin_client() as admin:
+        topic = _ch02p1_topic_state(admin, "hello.kafka")
+    return {"hello.kafka": topic, "partitions": {"hello.kafka": topic["partitions"]},
+            "records": read_all("hello.kafka")}
+
+
+CH02P1_KEYS = ["key1", "key2", "key3"]
+
+
+def test_producer_equal_keys_share_a_partition_for_cli_and_kafka_python(nb_console_producer, producer_state):
+    tb = nb_console_producer
+    n = producer_state["partitions"]["hello.kafka"]
+    assert n == 4
+    python_partitions = tb.value("python_key_partitions")
+    for key in CH02P1_KEYS:
+        landed = {r.partition for r in producer_state["records"] if r.key == key.encode()}
+        predicted = (murmur2(key.encode()) & 0x7FFFFFFF) % n
+        assert landed == {predicted} == {python_partitions[key]}, key
+    assert tb.value("predicted") == {k: (murmur2(k.encode()) & 0x7FFFFFFF) % n for k in CH02P1_KEYS}
+
+
+def test_producer_record_metadata_points_at_the_stored_records(nb_console_producer, producer_state):
+    meta = nb_console_producer.value("{k: [m.partition, m.offset] for k, m in python_meta.items()}")
+    stored = {(r.partition, r.offset): r for r in producer_state["records"]}
+    for key, (partition, offset) in meta.items():
+        record = stored[(partition, offset)]
+        assert (record.key, record.value) == (key.encode(), f"py-{key}".encode())
+
+
+def test_producer_record_contents_and_order(nb_console_producer, producer_state):
+    tb = nb_console_producer
+    records = producer_state["records"]
+    values = ["hello", "kafka", "0", "1", "2", "3", "4", "5"]
+    expected = [(None, v) for v in values]
+    expected += [(k, f"no{i}") for i, k in enumerate(CH02P1_KEYS, 1)] + [(k, f"no{i + 3}") for i, k in enumerate(CH02P1_KEYS, 1)]
+    expected += [(k, f"py-{k}") for k in CH02P1_KEYS] + [(None, f"py-null-{i}") for i in range(8)]
+    got = [(None if r.key is None else r.key.decode(), r.value.decode()) for r in records]
+    assert Counter(got) == Counter(expected)
+    assert len(records) == tb.value("len(final_records)") == len(expected) == 25
+    # inside every partition the console producer's values keep the input order
+    for partition, vals in _ch02p1_by_partition(r for r in records if r.key is None).items():
+        cli_vals = [v for v in vals if v in values]
+        assert _ch02p1_is_subsequence(cli_vals, values), partition
+    for key in CH02P1_KEYS:
+        assert [r.value.decode() for r in records if r.key == key.encode()] == \
+            [f"no{CH02P1_KEYS.index(key) + 1}", f"no{CH02P1_KEYS.index(key) + 4}", f"py-{key}"]
+    assert len(tb.value("python_null_partitions")) == 8
+
+
+def test_producer_reader_property_spellings(nb_console_producer):
+    tb = nb_console_producer
+    assert "--reader-property parse.key=true" in tb.value("keyed.command")
+    assert "deprecated" not in tb.value("keyed.stdout + keyed.stderr")
+    assert "Warning: --property is deprecated" in tb.value("keyed_old.stdout + keyed_old.stderr")
+
+
+# ---------------------------------------------------------------- 2.2.3 kafka-console-consumer.sh
+
+@pytest.fixture(scope="module")
+def nb_console_consumer(broker):
+    with executed("ch02/02_3_console_consumer.ipynb") as tb:
+        yield tb
+
+
+@pytest.fixture(scope="module")
+def consumer_state(nb_console_consumer):
+    with admin_client() as admin:
+        committed = {tp.partition: m.offset
+                     for tp, m in admin.list_group_offsets("hello-group")["hello-group"].items()
+                     if tp.topic == "hello.kafka"}
+        topics = admin.list_topics()
+        partitions = {name: _ch02p1_topic_state(admin, name)["partitions"]
+                      for name in ("hello.kafka", "order.multi", "order.single")}
+    return {"committed": committed, "ends": end_offsets("hello.kafka"), "topics": topics,
+            "partitions": partitions,
+            "hello": read_all("hello.kafka"), "multi": read_all("order.multi"), "single": read_all("order.single")}
+
+
+def test_consumer_order_is_kept_within_each_partition(nb_console_consumer, consumer_state):
+    tb = nb_console_consumer
+    numbers = [str(i) for i in range(12)]
+    rows = tb.value("multi_rows")                  # [partition, offset, value] as the CLI printed them
+    assert sorted(v for _, _, v in rows) == sorted(numbers)
+    for p in range(3):
+        sent_here = [n for i, n in enumerate(numbers) if i % 3 == p]
+        printed = [(o, v) for q, o, v in rows if q == p]
+        assert printed == list(enumerate(sent_here)), p
+    assert _ch02p1_by_partition(consumer_state["multi"]) == \
+        {p: [n for i, n in enumerate(numbers) if i % 3 == p] for p in range(3)}
+
+
+def test_consumer_single_partition_topic_keeps_global_order(nb_console_consumer, consumer_state):
+    tb = nb_console_consumer
+    numbers = [str(i) for i in range(12)]
+    assert consumer_state["partitions"]["order.single"] == 1
+    assert tb.value("single_order") == numbers
+    assert [(r.offset, r.value.decode()) for r in consumer_state["single"]] == list(enumerate(numbers))
+
+
+def test_consumer_group_committed_the_end_offsets(nb_console_consumer, consumer_state):
+    tb = nb_console_consumer
+    ends, committed = consumer_state["ends"], consumer_state["committed"]
+    assert sum(ends.values()) == 11
+    for partition, end in ends.items():
+        assert committed.get(partition, 0) == end, partition
+    assert tb.value("group_lag") == 0 and tb.value("would_read") == 0
+    assert {int(p): o for p, o in tb.value("committed").items()} == committed
+
+
+def test_consumer_printed_every_record_with_its_key(nb_console_consumer, consumer_state):
+    tb = nb_console_consumer
+    expected = sorted(f"{'null' if r.key is None else r.key.decode()}-{r.value.decode()}"
+                      for r in consumer_state["hello"])
+    assert sorted(tb.value("grouped.lines")) == expected
+    assert "null-hello" in expected and "key1-no1" in expected
+    assert sorted(tb.value("plain.lines")) == sorted(r.value.decode() for r in consumer_state["hello"])
+    assert "Processed a total of 11 messages" in tb.value("grouped.stderr")
+
+
+def test_consumer_offsets_topic_is_internal(nb_console_consumer, consumer_state):
+    tb = nb_console_consumer
+    assert "__consumer_offsets" in consumer_state["topics"]
+    assert "__consumer_offsets" in tb.value("listed.lines")
+    assert "__consumer_offsets" not in tb.value("listed_without_internal.lines")
+    assert tb.value("offsets_topic['is_internal']") is True
+
+
+# ---------------------------------------------------------------- checks shared by the 2.2.1-2.2.3 notebooks
+
+@pytest.mark.parametrize("state_fixture, topic, partitions", [
+    ("topics_state", "hello.kafka", 4),
+    ("topics_state", "hello.kafka.2", 3),
+    ("producer_state", "hello.kafka", 4),
+    ("consumer_state", "hello.kafka", 4),
+    ("consumer_state", "order.multi", 3),
+    ("consumer_state", "order.single", 1),
+])
+def test_notebook_left_the_topic_with_its_partitions(request, state_fixture, topic, partitions):
+    """Each notebook builds the topics it needs itself; read back from the broker right after it ran."""
+    assert request.getfixturevalue(state_fixture)["partitions"][topic] == partitions
+
+
+def _ch02p1_lag_from_state(state):
+    return sum(end - state["committed"].get(p, 0) for p, end in state["ends"].items())
+
+
+@pytest.mark.parametrize("nb_fixture, expr, expected", [
+    ("nb_install", "leader", lambda request: _ch02p1_quorum_leader()),
+    ("nb_topics", "[now['partitions'], now['configs']]",
+     lambda request: [request.getfixturevalue("topics_state")["hello.kafka.2"][k] for k in ("partitions", "configs")]),
+    ("nb_console_producer", "[predict('user-42'), landed]",
+     lambda request: [(murmur2(b"user-42") & 0x7FFFFFFF) % 4,
+                      sorted({r.partition for r in request.getfixturevalue("producer_state")["records"]
+                              if r.key == b"user-42"})]),
+    ("nb_console_consumer", "would_read",
+     lambda request: _ch02p1_lag_from_state(request.getfixturevalue("consumer_state"))),
+], ids=["2.1", "2.2.1", "2.2.2", "2.2.3"])
+def test_exercise_checker_reads_the_answer_from_the_broker(request, nb_fixture, expr, expected):
+    """The exercise's last cell compares the reader's answer with what the broker says; the answer it
+    computed must be what the test reads from the broker itself."""
+    tb = request.getfixturevalue(nb_fixture)
+    assert tb.cells[-1].cell_type == "code" and tb.cells[-1].outputs
+    assert tb.value(expr) == expected(request)
 
 
 # ---------------------------------------------------------------- 2.2.4 kafka-consumer-groups.sh
@@ -183,7 +537,7 @@ def test_delete_records_refuses_bad_json_and_past_end_offsets(nb_delete_records)
 
 # ---------------------------------------------------------------- 2.3 정리 (keep last: it deletes the chapter's topics)
 
-NB_CH02_TOPICS = ["hello.kafka", "hello.kafka.2", "verify-test", "delete-test"]
+NB_CH02_TOPICS = ["hello.kafka", "hello.kafka.2", "order.multi", "order.single", "verify-test", "delete-test"]
 NB_CH02_GROUPS = ["hello-group", "test-group"]
 
 
