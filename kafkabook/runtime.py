@@ -272,3 +272,79 @@ def restart(service, timeout=180):
     group = settings.CLUSTER if service in settings.CLUSTER else settings.SINGLE
     node(service).start()
     return wait_ready(group, timeout)
+
+
+# ---------------------------------------------------------------- after a kill; a partition's files on disk
+
+def _ports(service):
+    """The TCP ports `service` listens on (client and controller listeners)."""
+    listeners = settings.node_properties(service)["listeners"].split(",")
+    return [int(listener.rsplit(":", 1)[1]) for listener in listeners]
+
+
+def wait_down(service, timeout=30):
+    """Wait until `service` is really gone after kill/stop: no process (or container) and no open port.
+
+    A JVM's main thread can be reaped before its other threads have closed the sockets, so
+    a restart right after `kill` could still find the port taken; this waits that out.
+    """
+    n = node(service)
+
+    def gone():
+        if n.is_running():
+            return False
+        return kind() == "docker" or not any(port_open("127.0.0.1", p, timeout=0.2) for p in _ports(service))
+
+    wait_until(gone, timeout, f"{service} 종료 확인")
+
+
+def partition_dir(topic, partition, service="kafka"):
+    """The folder that holds one partition's log on `service` (inside the container with Docker)."""
+    return node(service).data_dir / f"{topic}-{partition}"
+
+
+def _in_container(service, *command):
+    cmd = ["docker", "compose", "-f", str(settings.COMPOSE_FILE), "--profile", "cluster",
+           "exec", "-T", service, *command]
+    return subprocess.run(cmd, capture_output=True, check=True).stdout
+
+
+def segment_files(topic, partition, service="kafka"):
+    """The segment files (.log, .index, .timeindex) of one partition: [{'name', 'size'}] sorted by name."""
+    folder = partition_dir(topic, partition, service)
+    wanted = (".log", ".index", ".timeindex")
+    if kind() == "docker":
+        out = _in_container(service, "sh", "-c", f'cd "{folder}" && stat -c "%n %s" *').decode()
+        rows = [line.rsplit(" ", 1) for line in out.splitlines() if line.strip()]
+        files = [{"name": name, "size": int(size)} for name, size in rows]
+    else:
+        files = [{"name": p.name, "size": p.stat().st_size} for p in folder.iterdir() if p.is_file()]
+    return sorted((f for f in files if f["name"].endswith(wanted)), key=lambda f: f["name"])
+
+
+def segment_bytes(topic, partition, name, service="kafka"):
+    """The raw bytes of one file of a partition's folder (e.g. '00000000000000000000.log')."""
+    path = partition_dir(topic, partition, service) / name
+    if kind() == "docker":
+        return _in_container(service, "cat", str(path))
+    return path.read_bytes()
+
+
+def wait_serving(services=settings.SINGLE, timeout=120):
+    """Wait until every node of `services` is registered *unfenced* and accepts client connections.
+
+    `wait_ready` is satisfied as soon as the metadata lists a node, which a freshly started node
+    can be while still fenced and not yet listening; a client that then picks it gets ECONNREFUSED.
+    """
+    from .connection import check_broker
+    bootstrap = settings.bootstrap_for(services)
+    want = sorted(int(settings.node_properties(s)["node.id"]) for s in services)
+
+    def serving():
+        brokers = check_broker(bootstrap, timeout=5)["brokers"]
+        unfenced = sorted(b["broker_id"] for b in brokers if not b.get("is_fenced"))
+        addresses = [settings.client_address(s).rsplit(":", 1) for s in services]
+        return unfenced == want and all(port_open(host, int(port), timeout=0.5) for host, port in addresses)
+
+    wait_until(serving, timeout, f"{', '.join(services)} 서비스 시작", interval=0.2)
+    return bootstrap

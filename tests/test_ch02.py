@@ -272,6 +272,36 @@ def test_producer_reader_property_spellings(nb_console_producer):
     assert "Warning: --property is deprecated" in tb.value("keyed_old.stdout + keyed_old.stderr")
 
 
+def test_producer_widget_record_is_on_the_broker_where_predicted(nb_console_producer):
+    tb = nb_console_producer
+    row = tb.value("row")
+    records = {(r.partition, r.offset): r for r in read_all("hello.widget")}
+    stored = records[(row["partition"], row["offset"])]
+    assert (stored.key, stored.value) == (b"key1", "위젯에서 보낸 값".encode())
+    assert list(stored.headers) == [("source", b"widget")]
+    assert row["predicted"] == row["partition"] == (murmur2(b"key1") & 0x7FFFFFFF) % 3
+
+
+def test_producer_widget_lanes_are_the_partitions_on_the_broker(nb_console_producer):
+    tb = nb_console_producer
+    lanes = tb.value("{p: [[r['offset'], r['key'], r['value']] for r in rs] for p, rs in placement.lanes.items()}")
+    on_broker = {}
+    for r in read_all("hello.widget"):
+        on_broker.setdefault(r.partition, []).append([r.offset, None if r.key is None else r.key.decode(),
+                                                      r.value.decode()])
+    assert {int(p): rs for p, rs in lanes.items() if rs} == on_broker
+    assert tb.value("placement.partitions") == 4 == len(end_offsets("hello.widget"))
+    # before the partitions grew, every key lived in exactly one lane
+    lanes_of = Counter(key for keys in tb.value("keys_per_lane").values() for key in keys if key is not None)
+    assert lanes_of and set(lanes_of.values()) == {1}
+    # sticky null keys: each flushed batch of 4 went to a single partition
+    assert all(len(set(batch)) == 1 for batch in tb.value("null_batches"))
+    # after growing to 4, new records follow murmur2 % 4
+    for r in tb.value("grown_rows"):
+        assert r["partition"] == r["predicted"] == (murmur2(r["key"].encode()) & 0x7FFFFFFF) % 4
+    assert tb.value("[sender.closed, placement.closed]") == [True, True]
+
+
 # ---------------------------------------------------------------- 2.2.3 kafka-console-consumer.sh
 
 @pytest.fixture(scope="module")
@@ -341,6 +371,24 @@ def test_consumer_offsets_topic_is_internal(nb_console_consumer, consumer_state)
     assert "__consumer_offsets" in tb.value("listed.lines")
     assert "__consumer_offsets" not in tb.value("listed_without_internal.lines")
     assert tb.value("offsets_topic['is_internal']") is True
+
+
+def test_consumer_ordering_widget_reads_back_the_broker_order(nb_console_consumer):
+    tb = nb_console_consumer
+    multi, single = tb.value("multi_run"), tb.value("single_run")
+    assert multi["partitions"] == 3 and single["partitions"] == 1
+    assert multi["per_partition_ok"] and not multi["global_ok"]
+    assert single["global_ok"] and [r["seq"] for r in single["consumed"]] == list(range(1, 13))
+    # what the widget consumed is exactly what the broker holds, partition by partition
+    for run in (multi, single):
+        held = {}
+        for r in read_all(run["topic"]):
+            held.setdefault(r.partition, []).append((r.offset, int(r.value)))
+        seen = {}
+        for r in run["consumed"]:
+            seen.setdefault(r["partition"], []).append((r["offset"], r["seq"]))
+        assert seen == held
+    assert tb.value("ordering.closed")
 
 
 # ---------------------------------------------------------------- checks shared by the 2.2.1-2.2.3 notebooks
@@ -450,6 +498,21 @@ def test_consumer_groups_members_while_active_and_none_after(nb_consumer_groups)
     assert group["group_state"] == "Empty" and group["members"] == []
 
 
+def test_consumer_group_widget_rebalances_and_its_lag_is_the_brokers(nb_consumer_groups):
+    tb = nb_consumer_groups
+    three, four = tb.value("three"), tb.value("four")
+    assert sorted(three.values()) == [[0], [1], [2]]
+    assert sorted(four.values()) == [[], [0], [1], [2]] and len(tb.value("idle")) == 1
+    committed = _ch02p2_committed("widget-group")
+    ends = end_offsets("groups.widget")
+    assert sum(ends.values()) == 15 and 0 < sum(committed.values()) < 15
+    widget_lag = {int(p): lag for p, lag in tb.value("widget_lag").items()}
+    assert widget_lag == {p: ends[p] - committed.get(p, 0) for p in ends}
+    assert widget_lag == {int(p): lag for p, lag in tb.value("cli_lag").items()}
+    with admin_client() as admin:
+        assert admin.describe_groups(["widget-group"])["widget-group"]["group_state"] == "Empty"
+
+
 # ---------------------------------------------------------------- 2.2.5 kafka-verifiable-producer/consumer
 
 @pytest.fixture(scope="module")
@@ -537,8 +600,9 @@ def test_delete_records_refuses_bad_json_and_past_end_offsets(nb_delete_records)
 
 # ---------------------------------------------------------------- 2.3 정리 (keep last: it deletes the chapter's topics)
 
-NB_CH02_TOPICS = ["hello.kafka", "hello.kafka.2", "order.multi", "order.single", "verify-test", "delete-test"]
-NB_CH02_GROUPS = ["hello-group", "test-group"]
+NB_CH02_TOPICS = ["hello.kafka", "hello.kafka.2", "hello.widget", "order.multi", "order.single", "order.widget",
+                  "order.widget.single", "groups.widget", "verify-test", "delete-test"]
+NB_CH02_GROUPS = ["hello-group", "test-group", "widget-group"]
 
 
 @pytest.fixture(scope="module")
