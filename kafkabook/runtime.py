@@ -226,18 +226,23 @@ def node(service):
 
 # ---------------------------------------------------------------- groups of nodes
 
+def fail_if_dead(services):
+    """Raise RuntimeSetupError with the end of its log if a local node's process has exited."""
+    for s in services:
+        n = node(s)
+        if kind() == "local" and not n.is_running():
+            out = n.logs_dir / "stdout.log"
+            tail = out.read_text(errors="replace")[-2000:] if out.exists() else ""
+            raise RuntimeSetupError(f"{s} 프로세스가 종료되었습니다. 로그: {n.log_file}\n{tail}")
+
+
 def wait_ready(services, timeout=120):
     """Wait until the metadata lists every node of `services` as a broker; fail at once if one died."""
     bootstrap = settings.bootstrap_for(services)
     want = sorted(int(settings.node_properties(s)["node.id"]) for s in services)
 
     def ready():
-        for s in services:
-            n = node(s)
-            if kind() == "local" and not n.is_running():
-                out = n.logs_dir / "stdout.log"
-                tail = out.read_text(errors="replace")[-2000:] if out.exists() else ""
-                raise RuntimeSetupError(f"{s} 프로세스가 종료되었습니다. 로그: {n.log_file}\n{tail}")
+        fail_if_dead(services)
         try:
             return broker_ids(bootstrap, timeout=5) == want
         except Exception:
@@ -251,7 +256,8 @@ def start(services=settings.SINGLE, timeout=180):
     """Start the nodes (if not running) and wait until all answer; returns the bootstrap string."""
     for s in services:
         node(s).start()
-    return wait_ready(services, timeout)
+    wait_ready(services, timeout)
+    return wait_serving(services, timeout)
 
 
 def stop(services=settings.SINGLE):
@@ -271,7 +277,8 @@ def restart(service, timeout=180):
     """Start a node again after a kill or stop, and wait until its group is whole again."""
     group = settings.CLUSTER if service in settings.CLUSTER else settings.SINGLE
     node(service).start()
-    return wait_ready(group, timeout)
+    wait_ready(group, timeout)
+    return wait_serving(group, timeout)
 
 
 # ---------------------------------------------------------------- after a kill; a partition's files on disk
@@ -341,10 +348,11 @@ def wait_serving(services=settings.SINGLE, timeout=120):
     want = sorted(int(settings.node_properties(s)["node.id"]) for s in services)
 
     def serving():
+        fail_if_dead(services)
         brokers = check_broker(bootstrap, timeout=5)["brokers"]
         unfenced = sorted(b["broker_id"] for b in brokers if not b.get("is_fenced"))
         addresses = [settings.client_address(s).rsplit(":", 1) for s in services]
         return unfenced == want and all(port_open(host, int(port), timeout=0.5) for host, port in addresses)
 
-    wait_until(serving, timeout, f"{', '.join(services)} 서비스 시작", interval=0.2)
+    wait_until(serving, timeout, f"{', '.join(services)} 서비스 시작", interval=0.2, reraise=RuntimeSetupError)
     return bootstrap

@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -45,9 +46,23 @@ def test_local_properties_are_derived_from_compose():
     assert props["listeners"] == "PLAINTEXT://127.0.0.1:9092,CONTROLLER://127.0.0.1:9093"
     assert "heap.opts" not in props and "cluster.id" not in props
     cluster = settings.node_properties("kafka-2")
-    assert cluster["controller.quorum.voters"] == "1@localhost:29093,2@localhost:39093,3@localhost:49093"
-    assert cluster["advertised.listeners"] == "HOST://localhost:39092,INTERNAL://localhost:39094"
+    assert cluster["controller.quorum.voters"] == "1@localhost:19093,2@localhost:19193,3@localhost:19293"
+    assert cluster["advertised.listeners"] == "HOST://localhost:19192,INTERNAL://localhost:19194"
     assert cluster["min.insync.replicas"] == "2" and cluster["offsets.topic.replication.factor"] == "3"
+
+
+def test_no_port_is_in_an_ephemeral_range():
+    """A listener port inside the OS's ephemeral range can be taken by some client connection's local port
+    while the node is down, and the restart then fails to bind (seen: kafka-2 on 39092 after a kill)."""
+    low, high = map(int, Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+    ports = set()
+    for service in (*settings.SINGLE, *settings.CLUSTER):
+        for listener in settings.node_properties(service)["listeners"].split(","):
+            ports.add(int(listener.rsplit(":", 1)[1]))
+    assert len(ports) == 2 + 3 * 3
+    for port in sorted(ports):
+        assert not low <= port <= high, f"{port} is in Linux's ephemeral range {low}-{high}"
+        assert port < 49152, f"{port} is in the ephemeral range of macOS and Windows"
 
 
 def test_running_broker_has_the_compose_configuration(broker):
