@@ -391,6 +391,14 @@ PROBE = """<script>
       searchSummary: (document.querySelector('#search-results .search-summary') || {}).textContent || null,
       errors: errors
     };
+    if (/[?&]show=widget/.test(location.search)) {
+      // for the screenshot: put the first widget's cell at the top of the article (headless Chromium
+      // paints nothing when it screenshots a scrolled page)
+      var first = document.querySelector('.widget-subarea .jupyter-widgets');
+      var cell = first && first.closest('.cell');
+      var article = document.querySelector('article');
+      if (cell && article) article.insertBefore(cell, article.firstChild);
+    }
     var pre = document.createElement('pre');
     pre.id = 'kafkabook-probe'; pre.hidden = true; pre.textContent = JSON.stringify(out);
     document.body.appendChild(pre);
@@ -562,7 +570,7 @@ def test_widget_page_in_chromium(browser):
     if not with_widgets:
         pytest.skip("no notebook in the toc displays an ipywidgets widget yet")
     path = with_widgets[0] + ".html"
-    probe, dom = browser(path, "site-widget")
+    probe, dom = browser(path + "?show=widget", "site-widget")
     assert_offline_page(probe, path)
     assert_hangul_laid_out(probe, path)
     assert probe["widgetViews"] > 0
