@@ -105,13 +105,24 @@ class LocalNode:
         self.pid_file = self.dir / "pid"
 
     def pid(self):
+        """The node's process id, or None. A pid file can outlive its process and the number be reused
+        (by any process, or as a thread id inside another broker's JVM), so the process must be a
+        thread-group leader running kafka.Kafka with this node's own server.properties."""
         try:
             pid = int(self.pid_file.read_text())
             os.kill(pid, 0)
         except (OSError, ValueError):
             return None
-        cmdline = Path(f"/proc/{pid}/cmdline")
-        if cmdline.exists() and b"kafka.Kafka" not in cmdline.read_bytes():
+        proc = Path(f"/proc/{pid}")
+        if not proc.exists():           # no procfs (macOS): trust the signal check
+            return pid
+        try:
+            cmdline = (proc / "cmdline").read_bytes().split(b"\0")
+            tgid = next(line.split()[1] for line in (proc / "status").read_text().splitlines()
+                        if line.startswith("Tgid:"))
+        except (OSError, StopIteration, IndexError):
+            return None
+        if int(tgid) != pid or b"kafka.Kafka" not in cmdline or str(self.config).encode() not in cmdline:
             return None
         return pid
 

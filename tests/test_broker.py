@@ -219,3 +219,25 @@ def test_no_broker_in_a_notebook_shows_the_message_not_a_traceback(tmp_path):
 def test_command_line_status_reports_the_running_broker(broker):
     done = subprocess.run([sys.executable, "-m", "kafkabook", "broker", "status"], capture_output=True, text=True)
     assert done.returncode == 0 and "kafka" in done.stdout and "localhost:9092" in done.stdout
+
+
+@pytest.mark.skipif(runtime.kind() != "local" or not Path("/proc/self/task").exists(),
+                    reason="pid files are used only by the local JVM runtime on Linux")
+def test_a_reused_pid_is_not_mistaken_for_a_node(broker, tmp_path):
+    """PIDs wrap (pid_max is 32768 here), so a stale pid file may name another process, or a thread of
+    another broker's JVM. Seen: kafka-1's stale pid was a thread id of the single broker, so kafka-1
+    counted as running and was never started."""
+    real = runtime.node("kafka").pid()
+    assert real is not None
+    thread = next(int(t.name) for t in Path(f"/proc/{real}/task").iterdir() if int(t.name) != real)
+    other = runtime.LocalNode("kafka-1")
+    other.pid_file = tmp_path / "pid"
+    for stale in (real, thread, os.getpid()):
+        other.pid_file.write_text(str(stale))
+        assert other.pid() is None, stale
+    same = runtime.LocalNode("kafka")
+    same.pid_file = tmp_path / "pid"
+    same.pid_file.write_text(str(thread))
+    assert same.pid() is None
+    same.pid_file.write_text(str(real))
+    assert same.pid() == real
