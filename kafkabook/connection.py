@@ -46,11 +46,6 @@ def check_broker(bootstrap=BOOTSTRAP, timeout=5.0):
         admin.close()
 
 
-def broker_ids(bootstrap=BOOTSTRAP, timeout=5.0):
-    """Node ids of the brokers the cluster metadata lists."""
-    return sorted(b["broker_id"] for b in check_broker(bootstrap, timeout)["brokers"])
-
-
 @contextmanager
 def admin_client(bootstrap=BOOTSTRAP, **configs):
     admin = KafkaAdminClient(bootstrap_servers=bootstrap, **configs)

@@ -15,7 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from . import settings
-from .connection import broker_ids, port_open
+from .connection import check_broker, port_open
 from .errors import RuntimeSetupError
 from .waiting import wait_until
 
@@ -247,19 +247,24 @@ def fail_if_dead(services):
             raise RuntimeSetupError(f"{s} 프로세스가 종료되었습니다. 로그: {n.log_file}\n{tail}")
 
 
-def wait_ready(services, timeout=120):
-    """Wait until the metadata lists every node of `services` as a broker; fail at once if one died."""
+def wait_ready(services=settings.SINGLE, timeout=120):
+    """Wait until every node of `services` is registered *unfenced* and accepts client connections;
+    fail at once if a node's process died.
+
+    The metadata may list a freshly started node while it is still fenced and not yet listening;
+    a client that then picks it gets ECONNREFUSED. So the client ports are checked too.
+    """
     bootstrap = settings.bootstrap_for(services)
     want = sorted(int(settings.node_properties(s)["node.id"]) for s in services)
 
-    def ready():
+    def serving():
         fail_if_dead(services)
-        try:
-            return broker_ids(bootstrap, timeout=5) == want
-        except Exception:
-            return False
+        brokers = check_broker(bootstrap, timeout=5)["brokers"]
+        unfenced = sorted(b["broker_id"] for b in brokers if not b.get("is_fenced"))
+        addresses = [settings.client_address(s).rsplit(":", 1) for s in services]
+        return unfenced == want and all(port_open(host, int(port), timeout=0.5) for host, port in addresses)
 
-    wait_until(ready, timeout, f"{', '.join(services)} 준비", interval=0.2, reraise=RuntimeSetupError)
+    wait_until(serving, timeout, f"{', '.join(services)} 준비", interval=0.2, reraise=RuntimeSetupError)
     return bootstrap
 
 
@@ -267,8 +272,7 @@ def start(services=settings.SINGLE, timeout=180):
     """Start the nodes (if not running) and wait until all answer; returns the bootstrap string."""
     for s in services:
         node(s).start()
-    wait_ready(services, timeout)
-    return wait_serving(services, timeout)
+    return wait_ready(services, timeout)
 
 
 def stop(services=settings.SINGLE):
@@ -288,8 +292,7 @@ def restart(service, timeout=180):
     """Start a node again after a kill or stop, and wait until its group is whole again."""
     group = settings.CLUSTER if service in settings.CLUSTER else settings.SINGLE
     node(service).start()
-    wait_ready(group, timeout)
-    return wait_serving(group, timeout)
+    return wait_ready(group, timeout)
 
 
 # ---------------------------------------------------------------- after a kill; a partition's files on disk
@@ -346,24 +349,3 @@ def segment_bytes(topic, partition, name, service="kafka"):
     if kind() == "docker":
         return _in_container(service, "cat", str(path))
     return path.read_bytes()
-
-
-def wait_serving(services=settings.SINGLE, timeout=120):
-    """Wait until every node of `services` is registered *unfenced* and accepts client connections.
-
-    `wait_ready` is satisfied as soon as the metadata lists a node, which a freshly started node
-    can be while still fenced and not yet listening; a client that then picks it gets ECONNREFUSED.
-    """
-    from .connection import check_broker
-    bootstrap = settings.bootstrap_for(services)
-    want = sorted(int(settings.node_properties(s)["node.id"]) for s in services)
-
-    def serving():
-        fail_if_dead(services)
-        brokers = check_broker(bootstrap, timeout=5)["brokers"]
-        unfenced = sorted(b["broker_id"] for b in brokers if not b.get("is_fenced"))
-        addresses = [settings.client_address(s).rsplit(":", 1) for s in services]
-        return unfenced == want and all(port_open(host, int(port), timeout=0.5) for host, port in addresses)
-
-    wait_until(serving, timeout, f"{', '.join(services)} 서비스 시작", interval=0.2, reraise=RuntimeSetupError)
-    return bootstrap

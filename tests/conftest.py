@@ -46,3 +46,18 @@ def executed(relpath, runs=RUNS, timeout=900):
             pass
     with testbook(str(path), **kw) as tb:
         yield tb
+
+
+def notebook_fixture(relpath, *needs):
+    """A module-scoped fixture that yields `executed(relpath)`, after the broker and the fixtures in `needs`.
+
+        nb_topics = notebook_fixture("ch02/02_1_topics.ipynb")
+        nb_pipeline = notebook_fixture("ch01/02_pipeline.ipynb", "cluster")
+    """
+    @pytest.fixture(scope="module")
+    def executed_notebook(request):
+        for name in ("broker", *needs):
+            request.getfixturevalue(name)
+        with executed(relpath) as tb:
+            yield tb
+    return executed_notebook

@@ -6,7 +6,7 @@ from collections import Counter
 import pytest
 from kafka.admin import ConfigResource, ConfigResourceType
 
-from conftest import NOTEBOOKS, executed
+from conftest import NOTEBOOKS, notebook_fixture
 from kafkabook import runtime, settings
 from kafkabook.connection import admin_client
 from kafkabook.topics import describe, end_offsets, read_all
@@ -75,10 +75,7 @@ def test_every_kill_is_followed_by_a_restart_in_the_same_notebook():
 
 # ---------------------------------------------------------------- 1.1 카프카의 탄생
 
-@pytest.fixture(scope="module")
-def nb_birth(broker):
-    with executed("ch01/01_birth.ipynb") as tb:
-        yield tb
+nb_birth = notebook_fixture("ch01/01_birth.ipynb")
 
 
 SOURCES = ["web-server", "payment-api", "mobile-app"]
@@ -123,10 +120,7 @@ def test_birth_matrix_and_the_new_target_without_new_sends(nb_birth):
 
 # ---------------------------------------------------------------- 1.2 파이프라인에서의 역할
 
-@pytest.fixture(scope="module")
-def nb_pipeline(broker, cluster):
-    with executed("ch01/02_pipeline.ipynb") as tb:
-        yield tb
+nb_pipeline = notebook_fixture("ch01/02_pipeline.ipynb", "cluster")
 
 
 def test_pipeline_batched_sends_are_at_least_5x_the_synchronous_rate(nb_pipeline):
@@ -214,10 +208,7 @@ def test_pipeline_replicated_topic_serves_through_a_node_outage(nb_pipeline, clu
 
 # ---------------------------------------------------------------- 1.3 데이터 레이크
 
-@pytest.fixture(scope="module")
-def nb_data_lake(broker):
-    with executed("ch01/03_data_lake.ipynb") as tb:
-        yield tb
+nb_data_lake = notebook_fixture("ch01/03_data_lake.ipynb")
 
 
 def _events():
@@ -252,10 +243,7 @@ def test_data_lake_groups_committed_to_the_end_and_topic_keeps_everything(nb_dat
 
 # ---------------------------------------------------------------- 1.4 정리
 
-@pytest.fixture(scope="module")
-def nb_summary(broker, cluster):
-    with executed("ch01/04_summary.ipynb") as tb:
-        yield tb
+nb_summary = notebook_fixture("ch01/04_summary.ipynb", "cluster")
 
 
 def test_summary_checklist_all_ticked(nb_summary):

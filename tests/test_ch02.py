@@ -14,7 +14,7 @@ from kafka.admin import ConfigResource, ConfigResourceType
 from kafka.partitioner import murmur2
 from kafka.structs import OffsetAndMetadata
 
-from conftest import NOTEBOOKS, executed
+from conftest import NOTEBOOKS, executed, notebook_fixture
 from kafkabook import runtime, settings
 from kafkabook.connection import admin_client, consumer
 from kafkabook.topics import beginning_offsets, end_offsets, fresh_topic, read_all
@@ -71,10 +71,7 @@ def _ch02p1_is_subsequence(part, whole):
 
 # ---------------------------------------------------------------- 2.1 실습용 카프카 브로커 설치
 
-@pytest.fixture(scope="module")
-def nb_install(broker):
-    with executed("ch02/01_install.ipynb") as tb:
-        yield tb
+nb_install = notebook_fixture("ch02/01_install.ipynb")
 
 
 def test_install_cluster_id_and_controller_equal_the_admin_api(nb_install):
@@ -133,10 +130,7 @@ def test_install_broker_version(nb_install):
 
 # ---------------------------------------------------------------- 2.2.1 kafka-topics.sh
 
-@pytest.fixture(scope="module")
-def nb_topics(broker):
-    with executed("ch02/02_1_topics.ipynb") as tb:
-        yield tb
+nb_topics = notebook_fixture("ch02/02_1_topics.ipynb")
 
 
 @pytest.fixture(scope="module")
@@ -208,10 +202,7 @@ def test_topics_retention_after_kafka_configs(nb_topics, topics_state):
 
 # ---------------------------------------------------------------- 2.2.2 kafka-console-producer.sh
 
-@pytest.fixture(scope="module")
-def nb_console_producer(broker):
-    with executed("ch02/02_2_console_producer.ipynb") as tb:
-        yield tb
+nb_console_producer = notebook_fixture("ch02/02_2_console_producer.ipynb")
 
 
 @pytest.fixture(scope="module")
@@ -304,10 +295,7 @@ def test_producer_widget_lanes_are_the_partitions_on_the_broker(nb_console_produ
 
 # ---------------------------------------------------------------- 2.2.3 kafka-console-consumer.sh
 
-@pytest.fixture(scope="module")
-def nb_console_consumer(broker):
-    with executed("ch02/02_3_console_consumer.ipynb") as tb:
-        yield tb
+nb_console_consumer = notebook_fixture("ch02/02_3_console_consumer.ipynb")
 
 
 @pytest.fixture(scope="module")
@@ -431,10 +419,7 @@ def test_exercise_checker_reads_the_answer_from_the_broker(request, nb_fixture, 
 
 # ---------------------------------------------------------------- 2.2.4 kafka-consumer-groups.sh
 
-@pytest.fixture(scope="module")
-def nb_consumer_groups(broker):
-    with executed("ch02/02_4_consumer_groups.ipynb") as tb:
-        yield tb
+nb_consumer_groups = notebook_fixture("ch02/02_4_consumer_groups.ipynb")
 
 
 def test_consumer_groups_list_names_the_group(nb_consumer_groups):
@@ -515,10 +500,7 @@ def test_consumer_group_widget_rebalances_and_its_lag_is_the_brokers(nb_consumer
 
 # ---------------------------------------------------------------- 2.2.5 kafka-verifiable-producer/consumer
 
-@pytest.fixture(scope="module")
-def nb_verifiable(broker):
-    with executed("ch02/02_5_verifiable.ipynb") as tb:
-        yield tb
+nb_verifiable = notebook_fixture("ch02/02_5_verifiable.ipynb")
 
 
 def test_verifiable_producer_sent_acked_and_stored(nb_verifiable):
@@ -552,10 +534,7 @@ def test_verifiable_consumer_consumed_and_committed_the_end_offset(nb_verifiable
 
 # ---------------------------------------------------------------- 2.2.6 kafka-delete-records.sh
 
-@pytest.fixture(scope="module")
-def nb_delete_records(broker):
-    with executed("ch02/02_6_delete_records.ipynb") as tb:
-        yield tb
+nb_delete_records = notebook_fixture("ch02/02_6_delete_records.ipynb")
 
 
 def test_delete_records_json_file_has_the_correct_format(nb_delete_records):
