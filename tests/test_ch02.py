@@ -395,6 +395,7 @@ def test_consumer_kip848_notice_is_printed_by_the_console_consumer(nb_console_co
                 "it out. See https://kafka.apache.org/documentation/#consumer_rebalance_protocol")
     assert tb.value("notice") == [expected]
     assert tb.value("grouped.stderr").splitlines()[0] == expected
+    assert tb.value("plain.stderr").splitlines()[0] == expected      # printed without --group too
     assert "KIP-848" not in tb.value("grouped.stdout")
 
 
