@@ -379,6 +379,40 @@ def test_consumer_ordering_widget_reads_back_the_broker_order(nb_console_consume
     assert tb.value("ordering.closed")
 
 
+def _ch02b_judge(tb, code=None):
+    """Run `code` in the executed notebook's kernel (the reader's answer or action), then the exercise's
+    checker cell (the notebook's last cell) again; return the `verdict` it reached from the broker."""
+    if code:
+        tb.inject(code, pop=True)
+    tb.execute_cell(len(tb.cells) - 1)
+    return tb.value("verdict")
+
+
+def test_consumer_kip848_notice_is_printed_by_the_console_consumer(nb_console_consumer):
+    """2.2.3 points at the KIP-848 line on stderr: ConsoleConsumer prints it itself because the tools log at WARN."""
+    tb = nb_console_consumer
+    expected = ("The consumer rebalance protocol (KIP-848) is production-ready! Set group.protocol=consumer to try "
+                "it out. See https://kafka.apache.org/documentation/#consumer_rebalance_protocol")
+    assert tb.value("notice") == [expected]
+    assert tb.value("grouped.stderr").splitlines()[0] == expected
+    assert tb.value("plain.stderr").splitlines()[0] == expected      # printed without --group too
+    assert "KIP-848" not in tb.value("grouped.stdout")
+
+
+def test_consumer_exercise_checker_says_right_or_wrong_from_the_broker(nb_console_consumer):
+    from kafkabook import BOOTSTRAP, kafka_sh
+    tb = nb_console_consumer
+    assert tb.value("verdict") == "답 없음"                    # the notebook leaves my_guess = None
+    committed = _ch02p2_committed("hello-group")
+    lag = sum(end - committed.get(p, 0) for p, end in end_offsets("hello.kafka").items())
+    assert _ch02b_judge(tb, f"my_guess = {lag + 11}") == "오답"
+    assert _ch02b_judge(tb, f"my_guess = {lag}") == "정답"
+    # the reader's own check: the same group with --from-beginning prints exactly that many records
+    again = kafka_sh(f"kafka-console-consumer.sh --bootstrap-server {BOOTSTRAP} --topic hello.kafka "
+                     "--group hello-group --from-beginning --timeout-ms 5000", check=False)
+    assert len(again.lines) == lag == 0
+
+
 # ---------------------------------------------------------------- checks shared by the 2.2.1-2.2.3 notebooks
 
 @pytest.mark.parametrize("state_fixture, topic, partitions", [
@@ -498,6 +532,40 @@ def test_consumer_group_widget_rebalances_and_its_lag_is_the_brokers(nb_consumer
         assert admin.describe_groups(["widget-group"])["widget-group"]["group_state"] == "Empty"
 
 
+def test_consumer_groups_list_type_shows_a_classic_group(nb_consumer_groups):
+    rows = [line.split() for line in nb_consumer_groups.value("typed.lines")]
+    assert rows[0] == ["GROUP", "TYPE"] and ["hello-group", "Classic"] in rows[1:]
+
+
+def test_consumer_groups_compare_lag_is_the_package_helper(nb_consumer_groups):
+    """The CLI-versus-Python comparison lives in kafkabook.tables; the notebook shows the Kafka calls."""
+    tb = nb_consumer_groups
+    sources = "\n".join(c.source for c in tb.cells if c.cell_type == "code")
+    assert "def side_by_side" not in sources and "def describe_rows" not in sources
+    assert "list_group_offsets" in sources and "end_offsets" in sources
+    assert tb.value("compare_lag(cli_rows_3, py_rows_3)") is True
+    assert tb.value("compare_lag(cli_rows_2, py_rows_3)") is False
+
+
+def test_consumer_groups_exercise_checker_says_right_or_wrong_from_the_broker(nb_consumer_groups):
+    """Keep last in 2.2.4: it sends records to hello.kafka as the reader would."""
+    tb = nb_consumer_groups
+    assert tb.value("verdict") == "답 없음"
+    zero = "my_guess = {0: 0, 1: 0, 2: 0, 3: 0}"
+    assert _ch02b_judge(tb, zero) == "오답"                      # nothing sent yet: no lag on the broker
+    send = ("with producer() as p:\n"
+            "    for i in range(3):\n"
+            "        p.send(TOPIC, value=b'exercise', partition=2)\n"
+            "    p.flush()")
+    assert _ch02b_judge(tb, send) == "오답"                      # the guess of no lag is now wrong
+    committed, ends = _ch02p2_committed("hello-group"), end_offsets("hello.kafka")
+    lag = {p: ends[p] - committed[p] for p in ends}
+    assert lag == {0: 0, 1: 0, 2: 3, 3: 0}
+    assert _ch02b_judge(tb, f"my_guess = {lag!r}") == "정답"
+    # a record on another partition is not what the exercise asked
+    assert _ch02b_judge(tb, send.replace("range(3)", "range(1)").replace("partition=2", "partition=0")) == "오답"
+
+
 # ---------------------------------------------------------------- 2.2.5 kafka-verifiable-producer/consumer
 
 nb_verifiable = notebook_fixture("ch02/02_5_verifiable.ipynb")
@@ -530,6 +598,25 @@ def test_verifiable_consumer_consumed_and_committed_the_end_offset(nb_verifiable
     commits = [o for e in events if e["name"] == "offsets_committed" for o in e["offsets"]]
     assert commits[-1] == {"topic": "verify-test", "partition": 0, "offset": 10}
     assert _ch02p2_committed("test-group") == {0: 10} and end_offsets("verify-test") == {0: 10}
+
+
+def test_verifiable_exercise_checker_says_right_or_wrong_from_the_broker(nb_verifiable):
+    """Keep last in 2.2.5: it produces to verify-test as the reader would."""
+    from kafkabook import BOOTSTRAP, kafka_sh
+    tb = nb_verifiable
+    assert tb.value("verdict") == "오답" and tb.value("extra") == []
+    # the outline's `--value-prefix ex` is refused: the option takes an integer (VerifiableProducer)
+    tool = f"kafka-verifiable-producer.sh --bootstrap-server {BOOTSTRAP} --topic verify-test --max-messages 5"
+    refused = kafka_sh(f"{tool} --value-prefix ex --repeating-keys 2", check=False)
+    assert refused.returncode != 0
+    assert "argument --value-prefix: could not convert 'ex' to Integer" in " ".join(refused.stderr.split())
+    assert _ch02b_judge(tb) == "오답" and end_offsets("verify-test") == {0: 10}
+    answer = ('answer = kafka_sh(f"kafka-verifiable-producer.sh --bootstrap-server {BOOTSTRAP} "\n'
+              '                  f"--topic {TOPIC} --max-messages 5 --value-prefix 7 --repeating-keys 2")')
+    assert _ch02b_judge(tb, answer) == "정답"
+    assert [(r.offset, r.key, r.value) for r in read_all("verify-test")[10:]] == \
+        [(10 + i, str(i % 2).encode(), f"7.{i}".encode()) for i in range(5)]
+    assert _ch02b_judge(tb, answer) == "오답"                     # sent twice: 10 extra records
 
 
 # ---------------------------------------------------------------- 2.2.6 kafka-delete-records.sh
@@ -577,6 +664,17 @@ def test_delete_records_refuses_bad_json_and_past_end_offsets(nb_delete_records)
     assert [e["ename"] for e in errors] == ["OffsetOutOfRangeError"]
 
 
+def test_delete_records_exercise_checker_says_right_or_wrong_from_the_broker(nb_delete_records):
+    """Keep last in 2.2.6: it deletes records as the reader would."""
+    tb = nb_delete_records
+    assert tb.value("verdict") == "오답" and tb.value("low") == 70
+    delete = "with admin_client() as admin:\n    admin.delete_records({{tp: {}}})"
+    assert _ch02b_judge(tb, delete.format(75)) == "오답" and beginning_offsets("delete-test") == {0: 75}
+    assert _ch02b_judge(tb, delete.format(80)) == "정답" and beginning_offsets("delete-test") == {0: 80}
+    assert read_all("delete-test")[0].value == b"message-80"
+    assert _ch02b_judge(tb, delete.format(81)) == "오답"
+
+
 # ---------------------------------------------------------------- 2.3 정리 (keep last: it deletes the chapter's topics)
 
 NB_CH02_TOPICS = ["hello.kafka", "hello.kafka.2", "hello.widget", "order.multi", "order.single", "order.widget",
@@ -620,3 +718,38 @@ def test_summary_recap_table_names_every_tool_and_its_kafka_python_call(nb_summa
                       ("kafka-verifiable-producer.sh", "RecordMetadata"), ("kafka-delete-records.sh", "delete_records")]:
         line = next(line for line in text.splitlines() if line.startswith(f"| `{tool}"))
         assert api in line
+
+
+def test_summary_uses_the_dict_forms_of_kafka_python_3(nb_summary):
+    text = "\n".join(c.source for c in nb_summary.cells if c.cell_type == "markdown")
+    table = [line for line in text.splitlines() if line.startswith("| `kafka-")]
+    assert not [line for line in table if "NewTopic" in line or "NewPartitions" in line]
+    assert "--command-property" in text and "--command-config" in text and "KIP-1147" in text
+
+
+def test_summary_exercise_checker_says_right_or_wrong_from_the_broker(nb_summary):
+    """Keep last: it walks the chapter's flow as the reader would, then cleans up with the notebook's cells."""
+    tb = nb_summary
+    assert tb.value("verdict") == "오답" and tb.value("exists") is False
+    create = ('with admin_client() as admin:\n'
+              '    admin.create_topics({"hello.kafka": {"num_partitions": 2, "replication_factor": 1}})\n'
+              'wait_until(lambda: len(end_offsets("hello.kafka")) == 2, 30, "hello.kafka")\n'
+              'with producer() as p:\n'
+              '    for i in range(3):\n'
+              '        p.send("hello.kafka", value=f"again-{i}".encode())\n'
+              '    p.flush()')
+    assert _ch02b_judge(tb, create) == "오답"                    # sent, but not yet read and committed
+    assert sum(end_offsets("hello.kafka").values()) == 3
+    read = ('with consumer("hello.kafka", group_id="hello-group", enable_auto_commit=False,\n'
+            '              auto_offset_reset="earliest") as c:\n'
+            '    got = []\n'
+            '    wait_until(lambda: got.extend(r for b in c.poll(500).values() for r in b) or len(got) >= 3,\n'
+            '               30, "read")\n'
+            '    c.commit()')
+    assert _ch02b_judge(tb, read) == "정답"
+    assert _ch02p2_committed("hello-group") == end_offsets("hello.kafka")
+    for cell in (3, 4):                                          # the notebook's cleanup cells
+        tb.execute_cell(cell)
+    with admin_client() as admin:
+        assert "hello.kafka" not in admin.list_topics()
+        assert "hello-group" not in {g["group_id"] for g in admin.list_groups()}
