@@ -1,6 +1,5 @@
 """Topic plumbing for notebooks and tests: a fresh topic, its partitions, and every record in it."""
 from kafka import KafkaConsumer, TopicPartition
-from kafka.admin import NewTopic
 from kafka.errors import UnknownTopicOrPartitionError
 
 from .connection import admin_client
@@ -51,9 +50,9 @@ def fresh_topic(name, partitions=1, replication=1, configs=None, bootstrap=BOOTS
     """
     delete_topics([name], bootstrap)
     with admin_client(bootstrap) as admin:
-        new = NewTopic(name, num_partitions=partitions, replication_factor=replication,
-                       topic_configs=configs or {})
-        wait_until(lambda: admin.create_topics([new]) or True, 30, f"토픽 {name} 생성")
+        new = {name: {"num_partitions": partitions, "replication_factor": replication,
+                      "configs": configs or {}}}
+        wait_until(lambda: admin.create_topics(new) or True, 30, f"토픽 {name} 생성")
     return wait_for_leaders(name, partitions, bootstrap)
 
 
