@@ -133,3 +133,21 @@ def test_notebook_prose_is_in_handa_style(relpath):
     """Notebook prose, exercises included, is 한다체; front pages (book/) may use 합쇼체."""
     lines = [line for line in markdown_prose(relpath).splitlines() if POLITE.search(line)]
     assert not lines, f"{relpath}: 한다체로 쓰세요: {lines[:3]}"
+
+
+def test_plots_draw_hangul_with_the_projects_own_font(tmp_path):
+    """Figures use the NanumGothic that requirements.txt installs; no Hangul glyph is missing."""
+    import warnings
+
+    import matplotlib
+    matplotlib.use("Agg")
+    from kafkabook.plots import figure
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fig, ax = figure()
+        ax.set_title("파티션별 처리량 (레코드/초)")
+        ax.set_xlabel("컨슈머 수")
+        fig.savefig(tmp_path / "hangul.png")
+    missing = [str(w.message) for w in caught if "Glyph" in str(w.message)]
+    assert not missing, missing
+    assert matplotlib.rcParams["font.family"] == ["NanumGothic"]
