@@ -87,9 +87,9 @@ def test_dump_log_refuses_a_missing_partition_folder_in_korean(nb_broker):
 def test_fincore_reports_the_fresh_segment_in_the_page_cache(nb_broker):
     fresh, dropped, reread = (nb_broker.ref(n) for n in ("cache_fresh", "cache_dropped", "cache_reread"))
     pages = math.ceil(fresh["size"] / 4096)
-    assert fresh["size"] > 500_000 and fresh["pages"] == pages
-    assert dropped["pages"] < fresh["pages"]
-    assert reread["pages"] == pages
+    assert fresh["size"] > 500_000 and fresh["pages"] >= 0.9 * pages      # just written: (nearly) all cached
+    assert dropped["pages"] < 0.1 * pages                                  # fsync + fadvise(DONTNEED) emptied it
+    assert reread["pages"] >= 0.9 * pages                                  # the consumer's read brought it back
     [segment] = storage.segment_paths("ch03-pagecache", 0)
     now = storage.fincore(segment)
     assert now["size"] == fresh["size"] and now["pages"] > 0
