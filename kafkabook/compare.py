@@ -50,10 +50,8 @@ def parse_topic_partitions(result):
 
 
 def parse_group_table(result):
-    """kafka-consumer-groups.sh --describe: [{column: value}] (numbers as int, '-' kept), by topic and partition.
-
-    Works for the offsets view and for --state (one row per group), whatever the header says.
-    """
+    """kafka-consumer-groups.sh --describe (offsets view): [{column: value}] (numbers as int, '-' kept),
+    sorted by topic and partition."""
     header, rows = None, []
     for line in result.lines:
         cols = line.split()
@@ -62,6 +60,19 @@ def parse_group_table(result):
         elif header and len(cols) == len(header):
             rows.append({k: int(v) if v.isdigit() else v for k, v in zip(header, cols)})
     return sorted(rows, key=lambda r: (r.get("TOPIC", ""), r.get("PARTITION", 0)))
+
+
+def parse_group_state(result, group):
+    """kafka-consumer-groups.sh --describe --state: {'state', 'members'} of `group`.
+
+    The row is read from the right (STATE and #MEMBERS are the last two columns)
+    because COORDINATOR (ID) and an empty ASSIGNMENT-STRATEGY break plain splitting.
+    """
+    for line in result.lines:
+        cols = line.split()
+        if cols[0] == group:
+            return {"state": cols[-2], "members": int(cols[-1])}
+    return None
 
 
 def agree(what, cli, api):

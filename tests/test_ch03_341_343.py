@@ -126,3 +126,96 @@ def test_producer_quiz_checker_judges_from_the_broker(nb_producer):
     for r in records:
         want = 3 if r.key == b"Jeju" else _ch03p341_murmur2(r.key.decode(), 4)
         assert r.partition == want
+
+
+# ---------------------------------------------------------------- 3.4.3 어드민 API
+
+nb_admin = notebook_fixture("ch03/04_3_admin_api.ipynb")
+
+
+def test_admin_every_comparison_with_the_cli_agrees(nb_admin):
+    agreement = nb_admin.value("agreement")
+    assert len(agreement) == 9 and all(agreement.values()), agreement
+    out = "".join(o.get("text", "") for c in nb_admin.cells if c.cell_type == "code" for o in c.outputs)
+    assert out.count("[일치]") == 9 and "[불일치]" not in out
+
+
+def test_admin_brokers_and_controller_equal_the_broker(nb_admin):
+    with admin_client() as admin:
+        cluster = admin.describe_cluster()
+        leader = admin.describe_metadata_quorum()["topics"][0]["partitions"][0]["leader_id"]
+    assert nb_admin.value("api_brokers") == [{"id": b["broker_id"], "host": b["host"], "port": b["port"]}
+                                             for b in cluster["brokers"]]
+    assert nb_admin.value("api_leader") == leader
+    status = kafka_sh("kafka-metadata-quorum.sh --bootstrap-controller localhost:9093 describe --status")
+    assert f"LeaderId:               {leader}" in status.stdout
+
+
+def test_admin_broker_config_values_equal_the_cli(nb_admin):
+    keys = nb_admin.value("KEYS")
+    cli = parse_configs(kafka_sh(f"kafka-configs.sh --bootstrap-server {settings.BOOTSTRAP} --describe "
+                                 "--entity-type brokers --entity-name 1 --all"))
+    shown = nb_admin.value("{k: broker_configs[k]['value'] for k in KEYS}")
+    assert shown == {k: cli[k] for k in keys}
+    assert shown["log.retention.hours"] == "168" and shown["num.partitions"] == "1"
+    assert nb_admin.value("broker_configs['num.partitions']['config_source']") == "STATIC_BROKER_CONFIG"
+
+
+def test_admin_topics_partitions_and_leaders_equal_the_cli(nb_admin):
+    listed = parse_topic_list(kafka_sh(f"kafka-topics.sh --bootstrap-server {settings.BOOTSTRAP} --list"))
+    assert nb_admin.value("api_topics") == listed and "admin.api" in listed
+    cli_rows = parse_topic_partitions(kafka_sh(f"kafka-topics.sh --bootstrap-server {settings.BOOTSTRAP} "
+                                               "--describe --topic admin.api"))
+    broker_rows = [{"topic": "admin.api", **row} for row in describe("admin.api")]
+    assert nb_admin.value("api_partitions") == cli_rows == broker_rows and len(cli_rows) == 3
+    assert all(r["leader"] == 1 for r in cli_rows)
+    assert nb_admin.value("api_topic_configs") == {"retention.ms": "86400000"}
+
+
+def test_admin_group_offsets_and_lag_equal_the_cli_and_the_broker(nb_admin):
+    with admin_client() as admin:
+        committed = admin.list_group_offsets("admin-group")["admin-group"]
+    ends = end_offsets("admin.api")
+    broker_lag = [{"TOPIC": "admin.api", "PARTITION": p, "CURRENT-OFFSET": committed[TopicPartition("admin.api", p)].offset,
+                   "LOG-END-OFFSET": ends[p], "LAG": ends[p] - committed[TopicPartition("admin.api", p)].offset}
+                  for p in sorted(ends)]
+    cli = parse_group_table(kafka_sh(f"kafka-consumer-groups.sh --bootstrap-server {settings.BOOTSTRAP} "
+                                     "--describe --group admin-group"))
+    cols = ("TOPIC", "PARTITION", "CURRENT-OFFSET", "LOG-END-OFFSET", "LAG")
+    assert nb_admin.value("api_lag") == nb_admin.value("cli_lag") == broker_lag == \
+        [{k: r[k] for k in cols} for r in cli]
+    assert sum(r["LAG"] for r in broker_lag) == 7 and sum(r["CURRENT-OFFSET"] for r in broker_lag) == 20
+    assert all(r["LOG-END-OFFSET"] > 0 for r in broker_lag)        # the keys reach every partition
+    assert nb_admin.value("api_state") == {"state": "Empty", "members": 0}
+
+
+def test_admin_missing_topic_gets_a_korean_message_and_is_not_created(nb_admin):
+    cell = next(c for c in nb_admin.cells if c.cell_type == "code" and "describe_topic(MISSING)" in c.source)
+    assert "raises-exception" in cell.metadata.get("tags", [])
+    [error] = [o for o in cell.outputs if o.output_type == "error"]
+    assert error.ename == "InvalidInput" and "UnknownTopicOrPartitionError" in error.evalue and "설명할 수 없다" in error.evalue
+    assert nb_admin.value("missing_cli.returncode") == 1
+    with admin_client() as admin:
+        assert "admin.no-such-topic" not in admin.list_topics()
+
+
+def _ch03p343_retention():
+    with admin_client() as admin:
+        cfg = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, "admin.quiz", ["retention.ms"])],
+                                     config_filter="all")
+    return cfg["topic"]["admin.quiz"]["retention.ms"]["value"]
+
+
+def test_admin_quiz_checker_judges_from_the_broker(nb_admin):
+    tb = nb_admin
+    assert tb.value("check_retention()") is False                   # untouched: still the default
+    assert _ch03p343_retention() == "604800000"
+    alter = ("with admin_client() as admin:\n"
+             "    admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, QUIZ_TOPIC,"
+             " {{'retention.ms': '{}'}})])\n")
+    tb.inject(alter.format("7200"))                                  # 7.2 seconds, not two hours
+    assert _ch03p343_retention() == "7200"
+    assert tb.value("check_retention()") is False
+    tb.inject(alter.format("7200000"))
+    assert _ch03p343_retention() == "7200000"
+    assert tb.value("check_retention()") is True
