@@ -186,6 +186,15 @@ class LocalNode:
         if self._signal(signal.SIGKILL) is not None:
             wait_until(lambda: not self.is_running(), 10, f"{self.service} 강제 종료")
 
+    def pause(self):
+        """Freeze the JVM (SIGSTOP): it keeps its sockets and files but does nothing until resumed."""
+        if self._signal(signal.SIGSTOP) is None:
+            raise RuntimeSetupError(f"{self.service}가 실행 중이 아니라 멈출 수 없습니다.")
+
+    def resume(self):
+        """Let a paused JVM run again (SIGCONT)."""
+        self._signal(signal.SIGCONT)
+
     def reset(self):
         """Stop and delete all data (the next start formats fresh storage)."""
         self.stop()
@@ -222,6 +231,12 @@ class DockerNode:
 
     def kill(self):
         self._compose("kill", "-s", "SIGKILL", self.service)
+
+    def pause(self):
+        self._compose("pause", self.service)
+
+    def resume(self):
+        self._compose("unpause", self.service, check=False)
 
     def reset(self):
         self._compose("rm", "-s", "-f", "-v", self.service)
@@ -286,6 +301,16 @@ def status(services=settings.SINGLE):
 
 def kill(service):
     node(service).kill()
+
+
+def pause(service):
+    """Freeze a node's process (SIGSTOP; `docker compose pause`) without ending it; undo with `resume`."""
+    node(service).pause()
+
+
+def resume(service):
+    """Let a paused node run again (SIGCONT; `docker compose unpause`)."""
+    node(service).resume()
 
 
 def restart(service, timeout=180):
