@@ -31,4 +31,4 @@ def wait_new_leader(old_leader, bootstrap, timeout=60):
     def elected():
         q = quorum_leader(bootstrap)
         return q if q["leader_id"] not in (old_leader, -1) else None
-    return wait_until(elected, timeout, "새 액티브 컨트롤러 선출")
+    return wait_until(elected, timeout, "새 활성 컨트롤러 선출")

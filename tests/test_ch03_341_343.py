@@ -8,7 +8,7 @@ from kafka.partitioner import murmur2
 
 from conftest import notebook_fixture
 from kafkabook import kafka_sh, settings
-from kafkabook.compare import parse_configs, parse_group_table, parse_topic_list, parse_topic_partitions
+from kafkabook.tables import parse_configs, group_table, parse_topic_list, parse_topic_partitions
 from kafkabook.connection import admin_client
 from kafkabook.topics import describe, end_offsets, read_all
 
@@ -179,7 +179,7 @@ def test_admin_group_offsets_and_lag_equal_the_cli_and_the_broker(nb_admin):
     broker_lag = [{"TOPIC": "admin.api", "PARTITION": p, "CURRENT-OFFSET": committed[TopicPartition("admin.api", p)].offset,
                    "LOG-END-OFFSET": ends[p], "LAG": ends[p] - committed[TopicPartition("admin.api", p)].offset}
                   for p in sorted(ends)]
-    cli = parse_group_table(kafka_sh(f"kafka-consumer-groups.sh --bootstrap-server {settings.BOOTSTRAP} "
+    cli = group_table(kafka_sh(f"kafka-consumer-groups.sh --bootstrap-server {settings.BOOTSTRAP} "
                                      "--describe --group admin-group"))
     cols = ("TOPIC", "PARTITION", "CURRENT-OFFSET", "LOG-END-OFFSET", "LAG")
     assert nb_admin.value("api_lag") == nb_admin.value("cli_lag") == broker_lag == \
