@@ -46,7 +46,7 @@ def name_problems(name, existing=()):
     problems = []
     if len(name) > MAX_LENGTH:
         problems.append(f"이름이 {len(name)}자로 너무 길다 (최대 {MAX_LENGTH}자).")
-    bad = sorted({c for c in name if not LEGAL.fullmatch(c)})
+    bad = list(dict.fromkeys(c for c in name if not LEGAL.fullmatch(c)))
     if bad:
         shown = ", ".join(repr(c) for c in bad[:5])
         problems.append(f"쓸 수 없는 문자 {shown}이(가) 있다. 영문자, 숫자, "
@@ -128,4 +128,4 @@ def ensure_internal_topics(bootstrap=BOOTSTRAP, timeout=60):
             finally:
                 p.close()
         wait_until(lambda: set(wanted) <= set(admin.list_topics()), timeout, "내부 토픽 생성")
-        return {t["topic"]: len(t["partitions"]) for t in admin.describe_topics(list(wanted))}
+        return {t["name"]: len(t["partitions"]) for t in admin.describe_topics(list(wanted))}

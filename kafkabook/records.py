@@ -90,3 +90,10 @@ def dump_records(result):
                      "headerKeys": [k for k in fields.get("headerKeys", "[]")[1:-1].split(",") if k],
                      "key": key, "payload": payload})
     return rows
+
+
+def log_segments(topic, partition=0, service="kafka"):
+    """Paths of every .log segment of a partition, oldest first (comma-join them for --files)."""
+    folder = runtime.partition_dir(topic, partition, service)
+    return [folder / f["name"] for f in runtime.segment_files(topic, partition, service)
+            if f["name"].endswith(".log")]
