@@ -232,3 +232,11 @@ def test_record_exercise_checker_reads_the_broker(nb_record):
         p.send("ch03.record.exercise", key=b"order-7", value=b"x", timestamp_ms=ts,
                headers=[("source", b"web"), ("retry", b"1"), ("retry", b"2")]).get(10)
     assert tb.value("exercise_check()")[0] is True
+
+
+def test_string_json_and_bytes_serializers_round_trip(nb_record):
+    tb = nb_record
+    raw = {r.key: r.value for r in read_all("ch03.record.serde")}
+    assert raw == {"문자열".encode(): "안녕, 카프카".encode(), b"json": '{"주문": 7, "금액": 15000}'.encode(),
+                   b"bytes": bytes([0xCA, 0xFE, 0xBA, 0xBE])}
+    assert tb.value("decoded") == {"문자열": "안녕, 카프카", "json": {"주문": 7, "금액": 15000}, "bytes": "cafebabe"}
