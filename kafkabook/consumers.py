@@ -57,6 +57,16 @@ def group_state(group):
     return described.get("group_state"), members
 
 
+def group_listing(group):
+    """(group type, state) from ListGroups, which knows both classic and KIP-848 'consumer' groups
+    (DescribeGroups answers only for classic ones); (None, None) if the group does not exist."""
+    with admin_client() as admin:
+        for g in admin.list_groups():
+            if g["group_id"] == group:
+                return g.get("group_type"), g.get("group_state")
+    return None, None
+
+
 def committed(group, topic=None):
     """{partition: committed offset} of `group` (only `topic`'s partitions if given), from the broker."""
     with admin_client() as admin:
@@ -86,8 +96,15 @@ def wait_for_group(group, members, timeout=60, quiet=False):
 
 
 def seconds_until_empty(group, since, timeout=30):
-    """Seconds from `since` (time.monotonic()) until the broker reports `group` without members."""
+    """Seconds from `since` (time.monotonic()) until the broker reports `group` without members.
+
+    Classic groups are read with DescribeGroups (members listed); a KIP-848 consumer group
+    through ListGroups, whose state turns Empty when its last member has left.
+    """
     def empty():
+        kind, listed_state = group_listing(group)
+        if kind == "consumer":
+            return listed_state == "Empty"
         state, names = group_state(group)
         return not names and state in ("Empty", "Dead")
     wait_until(empty, timeout, f"그룹 {group}의 멤버가 모두 떠남", interval=0.05)

@@ -150,6 +150,14 @@ def test_both_shutdowns_leave_the_group_within_seconds(nb_consumer):
     assert positions == sorted(positions)
 
 
+def test_the_kip848_consumer_group_also_empties_within_seconds(nb_consumer):
+    assert 0 < nb_consumer.ref("kip848_leave_s") < 5
+    assert consumers.group_listing("java-kip848-group") == ("consumer", "Empty")
+    assert consumers.committed("java-kip848-group", "consumer.shutdown") == {0: 5}
+    log = (jvm.PROGRAMS_DIR / "SafeShutdownConsumer-kip848.log").read_text()
+    assert "transitioned from STABLE to PREPARE_LEAVING" in log and "consumer closed" in log
+
+
 def test_no_jvm_program_left_after_the_notebook(nb_consumer):
     assert nb_consumer.ref("jvm.running()") == []
     assert jvm.running() == []

@@ -1,5 +1,5 @@
 // 3.4.2 안전한 종료: 셧다운 훅이 wakeup()을 부르고, poll 루프는 WakeupException을 잡아 finally에서 close()한다.
-// 실행: java -cp '.kafka/libs/*' SafeShutdownConsumer.java <bootstrap> <topic> <group>
+// 실행: java -cp '.kafka/libs/*' SafeShutdownConsumer.java <bootstrap> <topic> <group> [classic|consumer]
 import java.time.Duration;
 import java.util.List;
 import java.util.Properties;
@@ -24,6 +24,9 @@ public class SafeShutdownConsumer {
                 StringDeserializer.class.getName());
         configs.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
         configs.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+        if (args.length > 3) {   // classic(기본값) 또는 consumer(KIP-848)
+            configs.put(ConsumerConfig.GROUP_PROTOCOL_CONFIG, args[3]);
+        }
 
         KafkaConsumer<String, String> consumer = new KafkaConsumer<>(configs);
         Thread pollThread = Thread.currentThread();
