@@ -2,7 +2,10 @@
 
 The helper tests start real JVMs; the notebook tests read the broker back themselves.
 """
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -48,8 +51,10 @@ def test_jvm_compile_error_shows_javac_message_and_leaves_no_process(tmp_path, l
     assert jvm.running() == before
 
 
-def test_jvm_program_runs_logs_and_is_gone_after_stop(tmp_path):
-    prog = jvm.JavaProgram(_write(tmp_path, "Sleeper.java", SLEEPER), "hello", name="sleeper-test")
+@pytest.mark.parametrize("launch", ["javac", "source"])
+def test_jvm_program_runs_logs_and_is_gone_after_stop(tmp_path, launch):
+    prog = jvm.JavaProgram(_write(tmp_path, "Sleeper.java", SLEEPER), "hello", name="sleeper-test",
+                           launch=launch)
     prog.start(quiet=True)
     try:
         line = prog.wait_for_line(r"ready \w+", timeout=60, quiet=True)
@@ -62,6 +67,24 @@ def test_jvm_program_runs_logs_and_is_gone_after_stop(tmp_path):
     assert "hook ran" in prog.lines()                    # the JVM ran its shutdown hook
     assert prog.stopped_in < 5
     assert all(pid != prog.pid for pid, _ in jvm.running())
+
+
+@pytest.mark.parametrize("how", ["exit", "sigkill"])
+def test_jvm_program_does_not_outlive_the_python_that_started_it(tmp_path, how):
+    """atexit stops it when the kernel exits; the death signal when the kernel is killed."""
+    source = _write(tmp_path, "Sleeper.java", SLEEPER)
+    script = (f"import os, signal\nfrom kafkabook import jvm\n"
+              f"p = jvm.JavaProgram({str(source)!r}, 'x', name='orphan-{how}').start(quiet=True)\n"
+              f"p.wait_for_line('ready', timeout=60, quiet=True)\n"
+              f"print(p.pid, flush=True)\n"
+              + ("os.kill(os.getpid(), signal.SIGKILL)\n" if how == "sigkill" else ""))
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=90,
+                          cwd=Path(jvm.__file__).parent.parent)
+    pid = int(done.stdout.split()[0])
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and any(p == pid for p, _ in jvm.running()):
+        time.sleep(0.2)
+    assert all(name != f"orphan-{how}" for _, name in jvm.running())
 
 
 def test_jvm_context_manager_stops_on_failure(tmp_path):
