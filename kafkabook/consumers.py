@@ -40,13 +40,19 @@ def delete_group(group, timeout=30):
     The admin API reports per-group errors instead of raising: a group whose last member is
     still leaving answers NON_EMPTY_GROUP, so this retries until the group is gone.
     """
+    answers = []
+
     def deleted():
         with admin_client() as admin:
             error = admin.delete_groups([group]).get(group)
         name = error if isinstance(error, str) else getattr(error, "__name__", type(error).__name__)
+        answers.append(name)
         return name in ("OK", "NoError", "GroupIdNotFoundError", "NoneType")
 
-    wait_until(deleted, timeout, f"그룹 {group} 삭제", interval=0.2)
+    try:
+        wait_until(deleted, timeout, f"그룹 {group} 삭제", interval=0.2)
+    except Exception as e:
+        raise RuntimeError(f"{e}: 브로커의 마지막 답 {answers[-1:]}, 그룹 {group_state(group)}") from None
 
 
 def group_state(group):
