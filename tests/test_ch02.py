@@ -807,7 +807,7 @@ def test_delete_records_exercise_checker_says_right_or_wrong_from_the_broker(nb_
 # ---------------------------------------------------------------- 2.3 정리 (keep last: it deletes the chapter's topics)
 
 NB_CH02_TOPICS = ["hello.kafka", "hello.kafka.2", "hello.widget", "order.multi", "order.single", "order.widget",
-                  "order.widget.single", "groups.widget", "verify-test", "delete-test"]
+                  "order.widget.single", "groups.widget", "nokey.sticky", "verify-test", "delete-test"]
 NB_CH02_GROUPS = ["hello-group", "test-group", "widget-group"]
 
 
