@@ -152,3 +152,11 @@ def test_plots_draw_hangul_with_the_projects_own_font(tmp_path):
     missing = [str(w.message) for w in caught if "Glyph" in str(w.message)]
     assert not missing, missing
     assert matplotlib.rcParams["font.family"] == ["NanumGothic"]
+
+
+@pytest.mark.parametrize("relpath", NOTEBOOKS)
+def test_code_lines_fit_the_sites_code_column(relpath):
+    """The site's code column shows about 78 characters before a scrollbar hides the rest."""
+    long = [line for c in cells(relpath) if c["cell_type"] == "code"
+            for line in "".join(c["source"]).splitlines() if len(line) > 79]
+    assert not long, f"{relpath}: {len(long)} lines over 79 characters: {long[:2]}"

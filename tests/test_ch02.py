@@ -15,7 +15,9 @@ from kafka.partitioner import murmur2
 from kafka.structs import OffsetAndMetadata
 
 from conftest import NOTEBOOKS, executed, notebook_fixture
-from kafkabook import runtime, settings
+from kafka.protocol.api_key import ApiKey
+
+from kafkabook import kafka_sh, runtime, settings, wait_until
 from kafkabook.connection import admin_client, consumer
 from kafkabook.topics import beginning_offsets, end_offsets, fresh_topic, read_all
 
@@ -67,6 +69,21 @@ def _ch02p1_by_partition(records):
 def _ch02p1_is_subsequence(part, whole):
     it = iter(whole)
     return all(x in it for x in part)
+
+
+def _ch02p1_run_checker(tb, answers):
+    """Run the notebook's exercise checker (its last cell) with the reader's answer lines replaced,
+    in a copy of the kernel's namespace so the executed notebook's variables stay as they were;
+    return the checker's verdict and what it printed."""
+    src = tb.cells[-1].source
+    for old, new in answers.items():
+        assert old in src, old
+        src = src.replace(old, new)
+    out = tb.inject("import contextlib as _cl, io as _io\n_checker_out = _io.StringIO()\n"
+                    "_checker_ns = dict(globals())\n"
+                    f"with _cl.redirect_stdout(_checker_out):\n    exec({src!r}, _checker_ns)", pop=True)
+    assert not [o for o in out.outputs if o.get("output_type") == "error"]
+    return tb.value("_checker_ns['verdict']"), tb.value("_checker_out.getvalue()")
 
 
 # ---------------------------------------------------------------- 2.1 실습용 카프카 브로커 설치
@@ -126,6 +143,41 @@ def test_install_broker_version(nb_install):
     api = tb.value("api_versions.lines")
     assert api[0].startswith("localhost:9092 (id: ") and any(line.strip().startswith("Produce(0):") for line in api)
     assert any("Kafka version: 4.3.1" in line for line in tb.value("startup")) or not tb.value("startup")
+
+
+def test_install_produce_v0_to_v2_are_advertised_but_refused(nb_install):
+    """KAFKA-18659: ApiVersions lists Produce from 0, but the broker hangs up on versions 0-2."""
+    tb = nb_install
+    with admin_client() as admin:
+        produce_range = admin.api_versions()[ApiKey.Produce]
+    assert produce_range == (0, 13) == tuple(tb.value("list(admin_versions[ApiKey.Produce])"))
+    assert any(line.strip() == "Produce(0): 0 to 13 [usable: 13]," for line in tb.value("api_versions.lines"))
+    assert {int(v): ok for v, ok in tb.value("produce_answered").items()} == {v: v >= 3 for v in range(9)}
+    # the test asks the broker itself, with the same bare request the notebook sent
+    from kafkabook.probe import produce_version_answered
+    assert not produce_version_answered(2) and produce_version_answered(3)
+    if runtime.kind() == "local":
+        log = (runtime.node("kafka").logs_dir / "server.log").read_text(errors="replace")
+        assert "Received request for api with key 0 (Produce) and unsupported version 2" in log
+
+
+def test_install_exercise_says_right_or_wrong_from_the_broker(nb_install):
+    tb = nb_install
+    assert tb.value("verdict") == "미제출"
+    leader = _ch02p1_quorum_leader()
+    with admin_client() as admin:
+        delete_records_max = admin.api_versions()[ApiKey.DeleteRecords][1]
+    blank = {"my_controller = None": "my_controller = {}", "my_delete_records_max = None": "my_delete_records_max = {}"}
+
+    def answer(controller, version):
+        return _ch02p1_run_checker(tb, {k: v.format(a) for (k, v), a in zip(blank.items(), (controller, version))})
+
+    assert answer(leader, delete_records_max)[0] == "정답"
+    verdict, printed = answer(leader + 7, delete_records_max)
+    assert verdict == "오답" and "활성 컨트롤러: 틀렸다" in printed
+    assert str(leader) not in printed.split("활성 컨트롤러: 틀렸다")[1].split("\n")[0].replace(str(leader + 7), "")
+    assert answer(leader, delete_records_max + 1)[0] == "오답"
+    assert answer(leader, "None")[0] == "미제출"
 
 
 # ---------------------------------------------------------------- 2.2.1 kafka-topics.sh
@@ -200,6 +252,25 @@ def test_topics_retention_after_kafka_configs(nb_topics, topics_state):
     assert old["rc"] != 0 and "can't be used with option \"[alter]\"" in old["err"].splitlines()[0]
 
 
+def test_topics_exercise_says_right_or_wrong_from_the_broker(nb_topics, topics_state):
+    """Untouched, hello.kafka.2 is the wrong answer; half done is still wrong; done is right."""
+    tb = nb_topics
+    assert topics_state["hello.kafka.2"]["partitions"] == 3           # cached before this test changes the topic
+    assert tb.value("verdict") == "오답"
+    assert len(tb.value("problems")) == 2
+    with admin_client() as admin:
+        admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, "hello.kafka.2", {"retention.ms": "259200000"})])
+        wait_until(lambda: _ch02p1_topic_state(admin, "hello.kafka.2")["configs"].get("retention.ms") == "259200000",
+                   30, "보존 기간 사흘")
+        verdict, printed = _ch02p1_run_checker(tb, {})
+        assert verdict == "오답" and "파티션이 3개다" in printed and "retention.ms가" not in printed
+        admin.create_partitions({"hello.kafka.2": 5})
+        wait_until(lambda: _ch02p1_topic_state(admin, "hello.kafka.2")["partitions"] == 5, 30, "파티션 5개")
+    assert _ch02p1_run_checker(tb, {})[0] == "정답"
+    # leave the topic as the notebook left it
+    fresh_topic("hello.kafka.2", partitions=3, configs={"retention.ms": "172800000"})
+
+
 # ---------------------------------------------------------------- 2.2.2 kafka-console-producer.sh
 
 nb_console_producer = notebook_fixture("ch02/02_2_console_producer.ipynb")
@@ -210,7 +281,8 @@ def producer_state(nb_console_producer):
     with admin_client() as admin:
         topic = _ch02p1_topic_state(admin, "hello.kafka")
     return {"hello.kafka": topic, "partitions": {"hello.kafka": topic["partitions"]},
-            "records": read_all("hello.kafka")}
+            "records": read_all("hello.kafka"), "sticky": read_all("nokey.sticky"),
+            "sticky_ends": end_offsets("nokey.sticky")}
 
 
 CH02P1_KEYS = ["key1", "key2", "key3"]
@@ -254,6 +326,47 @@ def test_producer_record_contents_and_order(nb_console_producer, producer_state)
         assert [r.value.decode() for r in records if r.key == key.encode()] == \
             [f"no{CH02P1_KEYS.index(key) + 1}", f"no{CH02P1_KEYS.index(key) + 4}", f"py-{key}"]
     assert len(tb.value("python_null_partitions")) == 8
+    # the console producer's 8 null-key lines are far below batch.size, so its partitioner never switched
+    assert len({r.partition for r in records if r.key is None and r.value.decode() in values}) == 1
+
+
+def _ch02p1_sticky_runs(records, label):
+    """Run lengths (records in a row in one partition, in send order) of one producer's numbered values."""
+    sent = sorted((int(r.value.decode().split(":")[1]), r.partition) for r in records
+                  if r.value.decode().split(":")[0] == label)
+    lengths = []
+    for i, (_, partition) in enumerate(sent):
+        if i and sent[i - 1][1] == partition:
+            lengths[-1] += 1
+        else:
+            lengths.append(1)
+    return lengths
+
+
+def test_producer_null_keys_java_switches_after_batch_size_bytes_kafka_python_per_batch(nb_console_producer,
+                                                                                        producer_state):
+    """KIP-794 vs KIP-480, read back from the broker. 100-byte values are about 110 bytes in a batch, and a
+    1,024-byte batch (61-byte header) holds at most 8 of them. The Java producer switches only after
+    batch.size bytes went to one partition, so no run but the last is shorter than 9 records, whatever
+    linger.ms; kafka-python's StickyPartitioner switches on every new batch, so no run is longer than 8."""
+    tb = nb_console_producer
+    n, batch = tb.value("N"), tb.value("BATCH")
+    assert (n, batch) == (400, 1024)
+    records = producer_state["sticky"]
+    assert sum(producer_state["sticky_ends"].values()) == len(records) == 4 * n
+    runs = {label: _ch02p1_sticky_runs(records, label) for label in ("java", "java-linger0", "py-sticky", "py-default")}
+    assert all(sum(r) == n for r in runs.values())
+    for label in ("java", "java-linger0"):
+        assert min(runs[label][:-1]) >= 9, (label, runs[label])
+        assert len(runs[label]) <= n // 9 + 1
+    assert max(runs["py-sticky"]) <= 8 and len(runs["py-sticky"]) >= n // 8
+    assert len(runs["py-default"]) > n // 2                              # a fresh random pick per record
+    # the notebook's table is what the broker holds
+    spreads = tb.value("spreads")
+    for label, r in runs.items():
+        assert spreads[label]["runs"] == r
+        counts = Counter(p.partition for p in records if p.value.decode().split(":")[0] == label)
+        assert {int(k): v for k, v in spreads[label]["counts"].items()} == dict(counts)
 
 
 def test_producer_reader_property_spellings(nb_console_producer):
@@ -291,6 +404,22 @@ def test_producer_widget_lanes_are_the_partitions_on_the_broker(nb_console_produ
     for r in tb.value("grown_rows"):
         assert r["partition"] == r["predicted"] == (murmur2(r["key"].encode()) & 0x7FFFFFFF) % 4
     assert tb.value("[sender.closed, placement.closed]") == [True, True]
+
+
+def test_producer_exercise_says_right_or_wrong_from_the_broker(nb_console_producer, producer_state):
+    """Nothing sent yet: no verdict. After the reader's console-producer line, a wrong guess is wrong
+    (and the message does not name the partition), the right one is right."""
+    tb = nb_console_producer
+    assert tb.value("verdict") == "미제출" and tb.value("landed") == []
+    kafka_sh(f"kafka-console-producer.sh --bootstrap-server {settings.BOOTSTRAP} --topic hello.kafka "
+             "--reader-property parse.key=true --reader-property key.separator=:", input="user-42:hi\n")
+    right = (murmur2(b"user-42") & 0x7FFFFFFF) % 4
+    assert [r.partition for r in read_all("hello.kafka") if r.key == b"user-42"] == [right]
+    wrong = (right + 1) % 4
+    verdict, printed = _ch02p1_run_checker(tb, {"my_guess = None": f"my_guess = {wrong}"})
+    assert verdict == "오답" and f"파티션 {right}" not in printed
+    assert _ch02p1_run_checker(tb, {"my_guess = None": f"my_guess = {right}"})[0] == "정답"
+    assert _ch02p1_run_checker(tb, {})[0] == "미제출"
 
 
 # ---------------------------------------------------------------- 2.2.3 kafka-console-consumer.sh
@@ -678,7 +807,7 @@ def test_delete_records_exercise_checker_says_right_or_wrong_from_the_broker(nb_
 # ---------------------------------------------------------------- 2.3 정리 (keep last: it deletes the chapter's topics)
 
 NB_CH02_TOPICS = ["hello.kafka", "hello.kafka.2", "hello.widget", "order.multi", "order.single", "order.widget",
-                  "order.widget.single", "groups.widget", "verify-test", "delete-test"]
+                  "order.widget.single", "groups.widget", "nokey.sticky", "verify-test", "delete-test"]
 NB_CH02_GROUPS = ["hello-group", "test-group", "widget-group"]
 
 
