@@ -88,6 +88,38 @@ def batches(result):
     return rows
 
 
+_FIELD = re.compile(r"(\w+): (\[[^\]]*\]|\S+)")
+
+
+def dump_records(result):
+    """The record lines of `kafka-dump-log.sh --print-data-log` as dicts.
+
+    Keys: offset, timestamp_type, timestamp, keySize, valueSize, headerKeys (list), key, payload.
+    key/payload are the rest of the line as printed (strings).
+    """
+    rows = []
+    for line in result.lines:
+        if not line.lstrip().startswith("| offset:"):
+            continue
+        head, _, rest = line.partition(" key: ") if " key: " in line else (line, "", "")
+        if " payload: " in (rest or head):
+            if rest:
+                key, _, payload = rest.partition(" payload: ")
+            else:
+                head, _, payload = head.partition(" payload: ")
+                key = None
+        else:
+            key, payload = (rest or None), None
+        fields = dict(_FIELD.findall(head))
+        kind = "LogAppendTime" if "LogAppendTime" in fields else "CreateTime"
+        rows.append({"offset": int(fields["offset"]), "timestamp_type": kind,
+                     "timestamp": int(fields[kind]), "keySize": int(fields["keySize"]),
+                     "valueSize": int(fields["valueSize"]),
+                     "headerKeys": [k for k in fields.get("headerKeys", "[]")[1:-1].split(",") if k],
+                     "key": key, "payload": payload})
+    return rows
+
+
 def log_end_offset(topic, partition, service):
     """This replica's log end offset, read from the batch headers at the end of its newest segment file
     (the same headers dump-log prints: base offset at byte 0, batch length at 8, lastOffsetDelta at 23)."""

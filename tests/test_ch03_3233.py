@@ -10,7 +10,8 @@ from kafkabook import kafka_sh
 from kafkabook.connection import admin_client, producer
 from kafkabook.errors import InvalidInput
 from kafkabook.names import create_checked, name_problems
-from kafkabook.records import BadValue, JsonOrReport, dump_records, log_segments
+from kafkabook.records import BadValue, JsonOrReport
+from kafkabook.storage import dump_records, segment_paths
 from kafkabook.topics import delete_topics, end_offsets, fresh_topic, read_all
 
 
@@ -181,7 +182,7 @@ def test_headers_read_back_with_repeated_keys(nb_record):
 
 def test_dump_log_shows_the_offsets_keys_and_headers_the_producer_sent(nb_record):
     tb = nb_record
-    files = ",".join(str(p) for p in log_segments(CT))
+    files = ",".join(str(p) for p in segment_paths(CT, 0))
     rows = dump_records(kafka_sh(f"kafka-dump-log.sh --print-data-log --files {files}"))
     sent_offsets = [tb.value(f"metadata['{CT}'].offset"), tb.value("with_headers.offset"),
                     tb.value("without_key.offset")]
@@ -191,10 +192,10 @@ def test_dump_log_shows_the_offsets_keys_and_headers_the_producer_sent(nb_record
     assert rows[1]["payload"] == '{"amount": 15000}' and rows[1]["keySize"] == 7 and rows[2]["keySize"] == -1
     assert all(r["timestamp_type"] == "CreateTime" for r in rows) and rows[0]["timestamp"] == tb.value("OLD")
     # the old timestamp rolled a second segment (LogSegment.shouldRoll)
-    assert [p.name for p in log_segments(CT)] == ["00000000000000000000.log", "00000000000000000001.log"]
+    assert [p.name for p in segment_paths(CT, 0)] == ["00000000000000000000.log", "00000000000000000001.log"]
     # the notebook's own dump agrees
     assert [r["offset"] for r in tb.value("on_disk")] == [0, 1, 2]
-    [lat_row] = dump_records(kafka_sh(f"kafka-dump-log.sh --print-data-log --files {log_segments(LAT)[0]}"))
+    [lat_row] = dump_records(kafka_sh(f"kafka-dump-log.sh --print-data-log --files {segment_paths(LAT, 0)[0]}"))
     assert lat_row["timestamp_type"] == "LogAppendTime" and lat_row["timestamp"] == read_all(LAT)[0].timestamp
 
 
