@@ -24,7 +24,7 @@ import yaml
 from bs4 import BeautifulSoup
 
 from conftest import require_tool
-from kafkabook import settings, site
+from kafkabook import runtime, settings, site
 
 ROOT = settings.ROOT
 HTML = ROOT / "_build" / "html"
@@ -80,8 +80,13 @@ def pages():
 
 @pytest.fixture(scope="module")
 def built(broker):
+    cluster_was_up = all(runtime.status(settings.CLUSTER).values())
     began = time.time()
-    result = site.build(ROOT)  # strict and fresh: -W --keep-going --all; raises SiteError on failure
+    try:
+        result = site.build(ROOT)  # strict and fresh: -W --keep-going --all; raises SiteError on failure
+    finally:
+        if not cluster_was_up:  # notebooks 1.2 and 1.4 start the three-node cluster: stop what the build started
+            runtime.stop(settings.CLUSTER)
     print(f"\n[site] build with notebook execution: {result.seconds:.0f} s, {result.pages} pages")
     return {"result": result, "began": began}
 
