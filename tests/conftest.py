@@ -1,6 +1,7 @@
-"""Shared fixtures: the running broker, the cluster profile, and executed notebooks (testbook)."""
+"""Shared fixtures: the running broker, the cluster profile, executed notebooks (testbook), headless Chromium."""
 import contextlib
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,30 @@ ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 #: how many times each chapter notebook is executed in a row (idempotence); KAFKABOOK_RUNS=1 for quick local runs
 RUNS = int(os.environ.get("KAFKABOOK_RUNS", "2"))
+#: CI=true: a tool a test needs (Chromium, node) must be there; its absence fails the run instead of skipping
+CI = os.environ.get("CI") == "true"
+
+
+def require_tool(found, message):
+    """Return `found` (a tool's path); if it is missing, fail under CI=true, else skip with `message`.
+
+    `./run test` installs the tools first (./run tools), so a skip means the tests ran some other way.
+    """
+    if found:
+        return found
+    if CI:
+        pytest.fail(f"{message}. CI=true: a missing tool fails the run (./run tools installs it)", pytrace=False)
+    pytest.skip(f"{message} (./run tools installs it)")
+
+
+def find_chromium():
+    return next(filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))), None)
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """The headless Chromium the browser tests drive (test_site, test_lab)."""
+    return require_tool(find_chromium(), "headless Chromium is not installed (apt-get install -y chromium)")
 
 
 @pytest.fixture(scope="session")
