@@ -96,7 +96,7 @@ class RecordSender(BrokerWidget):
         if self._producer is None:
             self._producer = KafkaProducer(
                 bootstrap_servers=self.bootstrap, client_id=f"kafkabook-sender-{self._id}",
-                partitioner=StickyPartitioner(),  # null keys: one partition per batch, as the Java client does
+                partitioner=StickyPartitioner(),  # null keys: a new partition per batch (KIP-480, not Java's KIP-794)
                 linger_ms=self.linger_ms, max_request_size=self.max_request_size,
                 max_block_ms=5000, request_timeout_ms=5000, delivery_timeout_ms=15000)
         return self._producer

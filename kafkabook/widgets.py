@@ -18,8 +18,8 @@ status line; nothing is sent and the kernel goes on. The checks live in kafkaboo
         .history [row], .last row: {"n","topic","key","value","headers","predicted","partition","offset","timestamp"}
                                    (partition, offset, timestamp = the RecordMetadata the broker returned)
         .on_sent(callback)            callback(rows) after each successful send
-      Its producer uses kafka-python's StickyPartitioner (null keys stay on one partition per batch, as in the
-      Java client) and linger_ms=5 (the Java client's default since Kafka 4.0).
+      Its producer uses kafka-python's StickyPartitioner (null keys switch partition with each new batch, KIP-480;
+      the Java client switches after batch.size bytes since 3.3, KIP-794) and linger_ms=5 (the Java default since 4.0).
     PartitionPlacement(topic, sender=None, bootstrap=BOOTSTRAP)       # 파티션 배치
         .refresh() / .refresh_button  read every record back (kafkabook.topics.read_all) and redraw
         .lanes {partition: [record]}  .ends {partition: end offset}  .partitions (count now)
