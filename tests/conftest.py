@@ -2,6 +2,7 @@
 import contextlib
 import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -67,10 +68,26 @@ def executed(relpath, runs=RUNS, timeout=900):
     # run in the notebook's folder, as JupyterLab and jupyter-book do
     kw = dict(execute=True, timeout=timeout, resources={"metadata": {"path": str(path.parent)}})
     for _ in range(runs - 1):
-        with testbook(str(path), **kw):
-            pass
+        with testbook(str(path), **kw) as tb:
+            assert_nothing_left(tb, relpath)
     with testbook(str(path), **kw) as tb:
+        assert_nothing_left(tb, relpath)
         yield tb
+
+
+#: kafka-python 3.0 names its I/O threads kafka-io-<client id> and the producer's sender kafka-python-producer-…
+KAFKA_THREADS = "[t.name for t in __import__('threading').enumerate() if t.name.startswith('kafka')]"
+
+
+def assert_nothing_left(tb, relpath):
+    """A notebook closes every client it opened: once it has run, its kernel has no Kafka client thread.
+
+    (Checked while the kernel is still alive: its exit would end the threads and hide the leak.)
+    """
+    deadline = time.monotonic() + 10          # a closing client may take a moment to join its thread
+    while (left := tb.value(KAFKA_THREADS)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not left, f"{relpath} left Kafka clients open (threads {left})"
 
 
 def notebook_fixture(relpath, *needs):
