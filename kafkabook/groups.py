@@ -2,8 +2,9 @@
 
 Why the waits look the way they do (kafka-python 3.0.12 against Kafka 4.3's classic group protocol):
 
-* While a group rebalances, DescribeGroups lists members that joined but have no assignment yet with
-  empty assignment bytes; kafka-python decodes only non-empty ones, so such a member's
+* While a group rebalances, DescribeGroups lists a member that joined but has no assignment yet (and
+  every member, after a rebalance interrupted CompletingRebalance) with empty assignment bytes
+  (ClassicGroupMember.EMPTY_ASSIGNMENT); kafka-python decodes only non-empty ones, so such a member's
   ``member_assignment`` is ``''`` instead of a dict. `assigned_partitions` returns None for it
   ("not yet"), never raises.
 * kafka-python runs JoinGroup/SyncGroup as a task on the client's I/O thread, but it picks the result
