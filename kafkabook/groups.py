@@ -16,9 +16,18 @@ Why the waits look the way they do (kafka-python 3.0.12 against Kafka 4.3's clas
   (100 ms) and a CPU-starved process make this gap a large share of the time, so a group can keep
   rebalancing for a long time. Members here therefore poll with a long timeout (`POLL_MS`) and
   heartbeat every second (`MEMBER_CONFIGS`), and the wait has a generous deadline and shows progress.
+* Worse, when a rejoin was started by a metadata change (the leader's first assignment was made before
+  it knew the topic's partitions, so it rejoins about 100 ms later), the finished task also makes
+  ``need_rejoin()`` false: the next ``poll()`` neither joins again nor applies the result. The member
+  stays REBALANCING with heartbeats off and no partitions; the coordinator removes it when its
+  session times out ("removing member ... on heartbeat expiration") and it never comes back. A
+  three-member group then never matches what its members think they hold. `unstick` finds that state
+  between two polls and asks the member to join again.
 """
 import threading
 import time
+
+from kafka.structs import MemberState
 
 from .connection import admin_client
 from .settings import BOOTSTRAP
@@ -30,6 +39,21 @@ POLL_MS = 1000
 #: that stops polling is removed after 30 s instead of holding a rebalance for 5 minutes
 MEMBER_CONFIGS = {"session_timeout_ms": 10_000, "heartbeat_interval_ms": 1000,
                   "max_poll_interval_ms": 30_000}
+
+
+def unstick(consumer):
+    """Between two ``poll()`` calls on the consumer's own thread: if kafka-python 3.0.12 has lost a
+    finished rejoin (member REBALANCING, join task done, nothing asks to rejoin), ask it to join
+    again so that the next ``poll()`` does. Returns True if it did."""
+    coordinator = getattr(consumer, "_coordinator", None)
+    if coordinator is None or coordinator.group_id is None:
+        return False
+    task = getattr(coordinator, "_join_task", None)
+    stuck = (coordinator.state == MemberState.REBALANCING and task is not None and task.is_done
+             and not coordinator.need_rejoin())
+    if stuck:
+        coordinator.request_rejoin()
+    return stuck
 
 
 def assigned_partitions(member, topic=None):

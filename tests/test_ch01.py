@@ -133,8 +133,11 @@ def _birth_search_reads_iot():
                       auto_offset_reset="earliest", enable_auto_commit=False)
     try:
         got = []
-        wait_until(lambda: got.extend(r for rs in c.poll(timeout_ms=500).values() for r in rs) or len(got) >= 3,
-                   120, "iot-sensor 레코드")
+        def enough():
+            groups.unstick(c)
+            got.extend(r for rs in c.poll(timeout_ms=1000).values() for r in rs)
+            return len(got) >= 3
+        wait_until(enough, 120, "iot-sensor 레코드")
         c.commit()
     finally:
         c.close()
@@ -301,7 +304,11 @@ def test_group_wait_treats_a_member_without_assignment_as_not_yet(broker):
     a = KafkaConsumer(topic, client_id="a", **conf)
     b = KafkaConsumer(topic, client_id="b", **conf)
     try:
-        wait_until(lambda: a.poll(timeout_ms=500) is not None and len(a.assignment()) == 2, 120, "a 안정")
+        def a_holds_both():
+            groups.unstick(a)
+            a.poll(timeout_ms=1000)
+            return len(a.assignment()) == 2 and groups.describe(group)["group_state"] == "Stable"
+        wait_until(a_holds_both, 120, "a 안정")
         b.poll(timeout_ms=3000)            # b joins; a does not poll, so the rebalance waits for a
         d = wait_until(lambda: (lambda d: d if d["group_state"] != "Stable" and len(d["members"]) == 2 else None)(
             groups.describe(group)), 60, "리밸런스 중")
