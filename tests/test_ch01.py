@@ -277,7 +277,8 @@ def _preferred(parts):
 def test_pipeline_exercise_checker_judges_preferred_leaders_from_the_cluster(nb_pipeline, cluster):
     tb = nb_pipeline
     # what the checker says is what the cluster holds now
-    assert tb.value("check_exercise()") is _preferred(describe("ch01-ha", cluster))
+    wait_until(lambda: tb.value("check_exercise()") is _preferred(describe("ch01-ha", cluster)), 60,
+               "checker agrees with the cluster")
     # a wrong state made on purpose: reorder partition 0's replicas so that its leader is no longer first
     p0 = describe("ch01-ha", cluster)[0]
     new_order = [r for r in p0["replicas"] if r != p0["leader"]] + [p0["leader"]]
@@ -290,7 +291,9 @@ def test_pipeline_exercise_checker_judges_preferred_leaders_from_the_cluster(nb_
     with admin_client(cluster) as admin:
         admin.elect_leaders(0, ["ch01-ha"])
     wait_until(lambda: _preferred(describe("ch01-ha", cluster)), 120, "선호 리더")
-    assert tb.value("check_exercise()") is True
+    # under load a follower can drop out of the ISR for a moment: the checker must come round to right
+    wait_until(lambda: tb.value("check_exercise()") is True, 120, "checker says right")
+    assert _preferred(describe("ch01-ha", cluster))
 
 
 def test_group_wait_treats_a_member_without_assignment_as_not_yet(broker):
