@@ -14,8 +14,8 @@ Why the waits look the way they do (kafka-python 3.0.12 against Kafka 4.3's clas
   leader, the coordinator starts a new rebalance ("Leader ... re-joining group during Stable" in
   the broker log), and the other members notice it only at their next heartbeat. Short polls
   (100 ms) and a CPU-starved process make this gap a large share of the time, so a group can keep
-  rebalancing for a long time. Members here therefore poll with a long timeout (`POLL_MS`) and
-  heartbeat every second (`MEMBER_CONFIGS`), and the wait has a generous deadline and shows progress.
+  rebalancing for a long time. The book's members therefore poll with a 1 s timeout and heartbeat
+  every second, and `wait_settled` has a generous deadline and shows progress.
 * Worse, when a rejoin was started by a metadata change (the leader's first assignment was made before
   it knew the topic's partitions, so it rejoins about 100 ms later), the finished task also makes
   ``need_rejoin()`` false: the next ``poll()`` neither joins again nor applies the result. The member
@@ -32,13 +32,6 @@ from kafka.structs import MemberState
 from .connection import admin_client
 from .settings import BOOTSTRAP
 from .waiting import wait_until
-
-#: poll() timeout for members on threads: the thread is inside poll() nearly all the time
-POLL_MS = 1000
-#: consumer settings for members on threads: notice a rebalance within a second; a member
-#: that stops polling is removed after 30 s instead of holding a rebalance for 5 minutes
-MEMBER_CONFIGS = {"session_timeout_ms": 10_000, "heartbeat_interval_ms": 1000,
-                  "max_poll_interval_ms": 30_000}
 
 
 def unstick(consumer):
