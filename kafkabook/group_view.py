@@ -22,15 +22,10 @@ from kafka.structs import MemberState
 from . import views
 from .errors import InvalidInput
 from .settings import BOOTSTRAP
+from .groups import assigned_partitions, unstick
 from .validate import check_topic_name, require_topic
 from .waiting import WaitTimeout, wait_until
 from .widget_base import BrokerWidget, open_widgets, record_dict
-
-
-def _assigned(member, topic):
-    """Partitions of `topic` in a describe_groups member's assignment."""
-    assignment = member.get("member_assignment") or {}
-    return sorted(p for a in assignment.get("assigned_partitions", []) if a["topic"] == topic for p in a["partitions"])
 
 
 class _PauseOnAssign(ConsumerRebalanceListener):
@@ -127,7 +122,7 @@ class ConsumerGroupView(BrokerWidget):
         names = self._names()
         members = []
         for m in d["members"]:
-            parts = _assigned(m, self.topic)
+            parts = assigned_partitions(m, self.topic) or []   # None mid-rebalance: nothing held yet
             members.append({"name": names.get(m["member_id"], m["client_id"] or m["member_id"]),
                             "member_id": m["member_id"], "partitions": parts})
         order = {name: i for i, name in enumerate(self.members)}
@@ -161,7 +156,7 @@ class ConsumerGroupView(BrokerWidget):
             return d if not d["members"] else None
         if d["group_state"] != "Stable" or len(seen) != len(self._members):
             return None
-        broker = {m["member_id"]: _assigned(m, self.topic) for m in d["members"]}
+        broker = {m["member_id"]: assigned_partitions(m, self.topic) for m in d["members"]}
         for member_id, generation, state, parts in seen.values():
             if member_id not in broker or state != MemberState.STABLE or parts != broker[member_id]:
                 return None
@@ -186,6 +181,7 @@ class ConsumerGroupView(BrokerWidget):
                 while not stop.is_set():
                     for tp, batch in c.poll(timeout_ms=300).items():
                         c.seek(tp, batch[0].offset)  # partitions are paused; if a record slipped through, un-read it
+                    unstick(c)                       # kafka-python 3.0.12 can lose a finished rejoin (groups.py)
                     meta = c.group_metadata()
                     seen[name] = (meta.member_id, meta.generation_id, meta.state,
                                   sorted(tp.partition for tp in c.assignment() if tp.topic == self.topic))
