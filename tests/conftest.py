@@ -1,6 +1,8 @@
-"""Shared fixtures: the running broker, the cluster profile, and executed notebooks (testbook)."""
+"""Shared fixtures: the running broker, the cluster profile, executed notebooks (testbook), headless Chromium."""
 import contextlib
 import os
+import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,30 @@ ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 #: how many times each chapter notebook is executed in a row (idempotence); KAFKABOOK_RUNS=1 for quick local runs
 RUNS = int(os.environ.get("KAFKABOOK_RUNS", "2"))
+#: CI=true: a tool a test needs (Chromium, node) must be there; its absence fails the run instead of skipping
+CI = os.environ.get("CI") == "true"
+
+
+def require_tool(found, message):
+    """Return `found` (a tool's path); if it is missing, fail under CI=true, else skip with `message`.
+
+    `./run test` installs the tools first (./run tools), so a skip means the tests ran some other way.
+    """
+    if found:
+        return found
+    if CI:
+        pytest.fail(f"{message}. CI=true: a missing tool fails the run (./run tools installs it)", pytrace=False)
+    pytest.skip(f"{message} (./run tools installs it)")
+
+
+def find_chromium():
+    return next(filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))), None)
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """The headless Chromium the browser tests drive (test_site, test_lab)."""
+    return require_tool(find_chromium(), "headless Chromium is not installed (apt-get install -y chromium)")
 
 
 @pytest.fixture(scope="session")
@@ -42,10 +68,26 @@ def executed(relpath, runs=RUNS, timeout=900):
     # run in the notebook's folder, as JupyterLab and jupyter-book do
     kw = dict(execute=True, timeout=timeout, resources={"metadata": {"path": str(path.parent)}})
     for _ in range(runs - 1):
-        with testbook(str(path), **kw):
-            pass
+        with testbook(str(path), **kw) as tb:
+            assert_nothing_left(tb, relpath)
     with testbook(str(path), **kw) as tb:
+        assert_nothing_left(tb, relpath)
         yield tb
+
+
+#: kafka-python 3.0 names its I/O threads kafka-io-<client id> and the producer's sender kafka-python-producer-…
+KAFKA_THREADS = "[t.name for t in __import__('threading').enumerate() if t.name.startswith('kafka')]"
+
+
+def assert_nothing_left(tb, relpath):
+    """A notebook closes every client it opened: once it has run, its kernel has no Kafka client thread.
+
+    (Checked while the kernel is still alive: its exit would end the threads and hide the leak.)
+    """
+    deadline = time.monotonic() + 10          # a closing client may take a moment to join its thread
+    while (left := tb.value(KAFKA_THREADS)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not left, f"{relpath} left Kafka clients open (threads {left})"
 
 
 def notebook_fixture(relpath, *needs):

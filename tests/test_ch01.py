@@ -4,12 +4,14 @@ import json
 from collections import Counter
 
 import pytest
+from kafka import KafkaConsumer, TopicPartition
 from kafka.admin import ConfigResource, ConfigResourceType
 
 from conftest import NOTEBOOKS, notebook_fixture
-from kafkabook import runtime, settings
-from kafkabook.connection import admin_client
-from kafkabook.topics import describe, end_offsets, read_all
+from kafkabook import groups, runtime, settings
+from kafkabook.connection import admin_client, producer
+from kafkabook.topics import describe, end_offsets, fresh_topic, read_all
+from kafkabook.waiting import WaitTimeout, wait_until
 
 CH01 = sorted(p.name for p in (NOTEBOOKS / "ch01").glob("*.ipynb"))
 
@@ -118,6 +120,49 @@ def test_birth_matrix_and_the_new_target_without_new_sends(nb_birth):
     assert nb_birth.ref("ends_before") == nb_birth.ref("ends_after")
 
 
+def _birth_send(n, headers=True):
+    with producer(client_id="iot-sensor") as p:
+        for i in range(n):
+            hs = [("source", b"iot-sensor")] if headers else []
+            p.send("birth-iot-sensor", f"iot-sensor 이벤트 #{i}".encode(), headers=hs)
+        p.flush()
+
+
+def _birth_search_reads_iot():
+    c = KafkaConsumer("birth-iot-sensor", bootstrap_servers=settings.BOOTSTRAP, group_id="birth-search",
+                      auto_offset_reset="earliest", enable_auto_commit=False)
+    try:
+        got = []
+        def enough():
+            groups.unstick(c)
+            got.extend(r for rs in c.poll(timeout_ms=1000).values() for r in rs)
+            return len(got) >= 3
+        wait_until(enough, 120, "iot-sensor 레코드")
+        c.commit()
+    finally:
+        c.close()
+
+
+def test_birth_exercise_checker_says_wrong_then_right_from_the_broker(nb_birth):
+    tb = nb_birth
+    # the executed notebook: nothing done yet, and the checker said so
+    assert "아직이다" in "".join(o.get("text", "") for o in tb.cells[-1].outputs)
+    assert tb.value("check_exercise()") is False
+    # records without the source header, read and committed: still wrong (the broker cannot tell who sent them)
+    fresh_topic("birth-iot-sensor")
+    _birth_send(3, headers=False)
+    _birth_search_reads_iot()
+    assert _committed("birth-search")[("birth-iot-sensor", 0)] == 3
+    assert tb.value("check_exercise()") is False
+    # done as asked: right, and the connection counts come from the broker (4 sources, 5 groups)
+    fresh_topic("birth-iot-sensor")
+    _birth_send(3)
+    assert tb.value("check_exercise()") is False          # not read by birth-search yet
+    _birth_search_reads_iot()
+    assert [dict(r.headers)["source"] for r in read_all("birth-iot-sensor")] == [b"iot-sensor"] * 3
+    assert tb.value("check_exercise()") is True
+
+
 # ---------------------------------------------------------------- 1.2 파이프라인에서의 역할
 
 nb_pipeline = notebook_fixture("ch01/02_pipeline.ipynb", "cluster")
@@ -128,6 +173,10 @@ def test_pipeline_batched_sends_are_at_least_5x_the_synchronous_rate(nb_pipeline
     assert tb.ref("speedup") >= 5
     assert tb.ref("batch_rate") / tb.ref("sync_rate") == pytest.approx(tb.ref("speedup"))
     assert tb.ref("sync_metrics")["records-per-request-avg"] == 1.0
+    # one 100-byte record per batch: 61-byte batch header + the record's own fields, about 170 bytes
+    assert 160 <= tb.ref("sync_metrics")["batch-size-avg"] <= 180
+    # producer defaults of kafka-python 3.0, as the 4.3 box says (acks=all is -1)
+    assert tb.ref("defaults") == {"acks": -1, "enable_idempotence": True}
     assert tb.ref("batched_metrics")["records-per-request-avg"] > 10
     assert tb.ref("batched_metrics")["batch-size-avg"] > 10 * tb.ref("sync_metrics")["batch-size-avg"]
     assert tb.ref("len(failed)") == 0
@@ -178,6 +227,21 @@ def test_pipeline_every_acknowledged_record_survives_the_hard_kill(nb_pipeline):
     assert all(runtime.status(settings.SINGLE).values())
 
 
+def test_pipeline_restart_log_shows_recovery_without_truncation(nb_pipeline):
+    """The lines the notebook explains are in the broker's own log after the restart: the unclean-dirs
+    notice, the recovery progress line for the partition, the log end (100), and no truncation WARN."""
+    tb = nb_pipeline
+    lines = tb.ref("partition_lines")
+    assert any("Recovering unflushed segment 0. 0 recovered for ch01-durable-0." in line for line in lines)
+    assert any("Loading producer state till offset 100 " in line for line in lines)
+    assert tb.ref("truncated") == []
+    assert tb.ref("log.matching('unclean log dirs')")
+    if runtime.kind() == "local":                                   # the same lines are in server.log on disk
+        text = runtime.node("kafka").log_file.read_text(errors="replace")
+        assert all(line in text for line in lines)
+        assert "Corruption found in segment" not in "".join(l for l in text.splitlines() if "ch01-durable-0" in l)
+
+
 def test_pipeline_segment_files_are_listed_and_hold_the_records(nb_pipeline):
     tb = nb_pipeline
     files = runtime.segment_files("ch01-durable", 0)
@@ -204,6 +268,61 @@ def test_pipeline_replicated_topic_serves_through_a_node_outage(nb_pipeline, clu
     written = tb.ref("ha_written")
     assert len(written) == 60 and sum(v.startswith("장애중-") for v in written) == 30
     assert sorted(r.value.decode() for r in read_all("ch01-ha", cluster)) == sorted(written)
+
+
+def _preferred(parts):
+    return all(p["leader"] == p["replicas"][0] and len(p["isr"]) == 3 for p in parts)
+
+
+def test_pipeline_exercise_checker_judges_preferred_leaders_from_the_cluster(nb_pipeline, cluster):
+    tb = nb_pipeline
+    # what the checker says is what the cluster holds now
+    wait_until(lambda: tb.value("check_exercise()") is _preferred(describe("ch01-ha", cluster)), 60,
+               "checker agrees with the cluster")
+    # a wrong state made on purpose: reorder partition 0's replicas so that its leader is no longer first
+    p0 = describe("ch01-ha", cluster)[0]
+    new_order = [r for r in p0["replicas"] if r != p0["leader"]] + [p0["leader"]]
+    with admin_client(cluster) as admin:
+        admin.alter_partition_reassignments({TopicPartition("ch01-ha", 0): new_order})
+    wait_until(lambda: describe("ch01-ha", cluster)[0]["replicas"] == new_order, 120, "복제본 순서 바뀜")
+    assert describe("ch01-ha", cluster)[0]["leader"] != new_order[0]
+    assert tb.value("check_exercise()") is False
+    # the exercise's answer: a preferred leader election, then the checker says right
+    with admin_client(cluster) as admin:
+        admin.elect_leaders(0, ["ch01-ha"])
+    wait_until(lambda: _preferred(describe("ch01-ha", cluster)), 120, "선호 리더")
+    # under load a follower can drop out of the ISR for a moment: the checker must come round to right
+    wait_until(lambda: tb.value("check_exercise()") is True, 120, "checker says right")
+    assert _preferred(describe("ch01-ha", cluster))
+
+
+def test_group_wait_treats_a_member_without_assignment_as_not_yet(broker):
+    """Mid-rebalance, describe_groups lists a member that joined but has no assignment with an empty
+    member_assignment (not a dict). The waits must treat it as "not settled" and time out cleanly."""
+    topic, group = "ch01-midrebalance", "ch01-midrebalance"
+    fresh_topic(topic, partitions=2)
+    groups.delete_group(group)
+    conf = dict(bootstrap_servers=settings.BOOTSTRAP, group_id=group, enable_auto_commit=False,
+                session_timeout_ms=30_000)
+    a = KafkaConsumer(topic, client_id="a", **conf)
+    b = KafkaConsumer(topic, client_id="b", **conf)
+    try:
+        def a_holds_both():
+            groups.unstick(a)
+            a.poll(timeout_ms=1000)
+            return len(a.assignment()) == 2 and groups.describe(group)["group_state"] == "Stable"
+        wait_until(a_holds_both, 120, "a 안정")
+        b.poll(timeout_ms=3000)            # b joins; a does not poll, so the rebalance waits for a
+        d = wait_until(lambda: (lambda d: d if d["group_state"] != "Stable" and len(d["members"]) == 2 else None)(
+            groups.describe(group)), 60, "리밸런스 중")
+        raw = {m["client_id"]: m["member_assignment"] for m in d["members"]}
+        assert not isinstance(raw["b"], dict)                       # what used to raise TypeError
+        assert groups.assigned_partitions(d["members"][[m["client_id"] for m in d["members"]].index("b")]) is None
+        with pytest.raises(WaitTimeout):
+            groups.wait_settled(group, topic, 2, timeout=3, progress=None)
+    finally:
+        a.close()
+        b.close()
 
 
 # ---------------------------------------------------------------- 1.3 데이터 레이크
@@ -241,6 +360,35 @@ def test_data_lake_groups_committed_to_the_end_and_topic_keeps_everything(nb_dat
     assert configs["topic"]["ch01-pageviews"]["retention.ms"]["value"] == "-1"
 
 
+REPLAY_CLICKS = """
+def apply_clicks(view, event):
+    if event["action"] == {action!r}:
+        view[event["page"]] = view.get(event["page"], 0) + 1
+    return view
+
+with admin_client() as admin:
+    if "ch01-replay-clicks" in {{g["group_id"] for g in admin.list_groups()}}:
+        admin.delete_groups(["ch01-replay-clicks"])
+with consumer(TOPIC, group_id="ch01-replay-clicks", auto_offset_reset="earliest",
+              enable_auto_commit=False) as replay:
+    clicks_view = consume_to_end(replay, apply_clicks, {{}})
+"""
+
+
+def test_data_lake_exercise_checker_says_wrong_then_right(nb_data_lake):
+    tb = nb_data_lake
+    assert "아직이다" in "".join(o.get("text", "") for o in tb.cells[-1].outputs)
+    assert tb.value("check_exercise()") is False
+    clicks = dict(Counter(e["page"] for e in _events() if e["action"] == "click"))
+    tb.inject(REPLAY_CLICKS.format(action="view"))            # the old rule by mistake: wrong numbers
+    assert tb.value("clicks_view") != clicks
+    assert tb.value("check_exercise()") is False
+    tb.inject(REPLAY_CLICKS.format(action="click"))
+    assert tb.value("clicks_view") == clicks
+    assert _committed("ch01-replay-clicks") == {("ch01-pageviews", p): o for p, o in end_offsets("ch01-pageviews").items()}
+    assert tb.value("check_exercise()") is True
+
+
 # ---------------------------------------------------------------- 1.4 정리
 
 nb_summary = notebook_fixture("ch01/04_summary.ipynb", "cluster")
@@ -259,3 +407,33 @@ def test_summary_checks_hold_on_the_brokers(nb_summary, cluster):
     parts = describe("ch01-summary-ha", cluster)
     assert len(parts) == 6 and all(len(set(p["replicas"])) == 3 for p in parts)
     assert len({p["leader"] for p in parts[:3]}) == 3
+    # item 7: group a stopped after item 1, so the 2,000 records of item 2 are its lag
+    assert sum(end_offsets("ch01-summary").values()) - sum(_committed("ch01-summary-a").values()) == 2000
+    assert "랙 2000" in "".join(o.get("text", "") for c in nb_summary.cells for o in c.get("outputs", []))
+
+
+ORDER_SEND = """
+with producer() as p:
+    for i in {order}:
+        p.send(ORDER_TOPIC, f"순서-{{i}}".encode(), partition=1).get(timeout=10)
+got = [r.value.decode() for r in read_all(ORDER_TOPIC) if r.partition == 1]
+check("순서 보장: 같은 파티션 안에서는 보낸 순서대로 읽힌다",
+      got == [f"순서-{{i}}" for i in {order}], got)
+"""
+
+
+def test_summary_exercise_checker_tests_the_order_on_the_broker(nb_summary):
+    tb = nb_summary
+    assert "아직이다" in "".join(o.get("text", "") for o in tb.cells[-1].outputs)
+    assert tb.value("check_exercise()") is False
+    # sent out of order: the partition keeps the order of arrival, which is not 0..9
+    tb.inject(ORDER_SEND.format(order=[1, 0, *range(2, 10)]))
+    assert [r.value.decode() for r in read_all("ch01-summary-order") if r.partition == 1][:2] == ["순서-1", "순서-0"]
+    assert tb.value("check_exercise()") is False
+    # done as asked, on a fresh topic (the prepare cell again)
+    tb.inject(_src(_cells("04_summary.ipynb")[-2]))
+    assert end_offsets("ch01-summary-order") == {0: 0, 1: 0, 2: 0}
+    tb.inject(ORDER_SEND.format(order=list(range(10))))
+    assert [(r.offset, r.value.decode()) for r in read_all("ch01-summary-order")] == \
+        [(i, f"순서-{i}") for i in range(10)]
+    assert tb.value("check_exercise()") is True

@@ -119,14 +119,6 @@ true
 """
 
 
-@pytest.fixture(scope="module")
-def chromium():
-    exe = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
-    if not exe:
-        pytest.skip("headless Chromium is not installed (apt-get install -y chromium)")
-    return exe
-
-
 @pytest.fixture
 def topic(broker):
     """A unique topic name; the topic is deleted at the end (after the kernel that wrote to it is gone)."""

@@ -23,7 +23,8 @@ import pytest
 import yaml
 from bs4 import BeautifulSoup
 
-from kafkabook import settings, site
+from conftest import require_tool
+from kafkabook import runtime, settings, site
 
 ROOT = settings.ROOT
 HTML = ROOT / "_build" / "html"
@@ -79,8 +80,13 @@ def pages():
 
 @pytest.fixture(scope="module")
 def built(broker):
+    cluster_was_up = all(runtime.status(settings.CLUSTER).values())
     began = time.time()
-    result = site.build(ROOT)  # strict and fresh: -W --keep-going --all; raises SiteError on failure
+    try:
+        result = site.build(ROOT)  # strict and fresh: -W --keep-going --all; raises SiteError on failure
+    finally:
+        if not cluster_was_up:  # notebooks 1.2 and 1.4 start the three-node cluster: stop what the build started
+            runtime.stop(settings.CLUSTER)
     print(f"\n[site] build with notebook execution: {result.seconds:.0f} s, {result.pages} pages")
     return {"result": result, "began": began}
 
@@ -324,9 +330,7 @@ def test_korean_search_finds_words_with_particles(built):
 
 
 def test_search_splitter_is_the_same_in_python_and_the_browser(built):
-    node = shutil.which("node")
-    if not node:
-        pytest.skip("node is not installed (needed to run the site's language_data.js)")
+    node = require_tool(shutil.which("node"), "node is not installed (needed to run the site's language_data.js)")
     queries = ["토픽은", "파티션을 늘리면", "브로커에서는 KafkaProducer를", "consumers and the offsets",
                "2장에서", "컨슈머 그룹의 랙", "키는", "acks=all 설정", "  세그먼트들을  ", "kafka-topics.sh로 토픽을"]
     script = r"""
@@ -364,6 +368,12 @@ PROBE = """<script>
   }, true);
   var consoleError = console.error;
   console.error = function () { errors.push('console.error: ' + Array.from(arguments).join(' ')); consoleError.apply(console, arguments); };
+  // Sphinx's search adds an empty .search-summary when it starts, lists the hits one by one (a timer
+  // each), and writes the summary when the last one is listed: finished = the summary has text
+  function searchFinished() {
+    var summary = document.querySelector('#search-results .search-summary');
+    return !!(summary && summary.textContent.trim());
+  }
   function report() {
     var views = Array.from(document.querySelectorAll('script[type="%(view)s"]'));
     var rendered = views.filter(function (s) {
@@ -389,6 +399,7 @@ PROBE = """<script>
       widgetText: Array.from(document.querySelectorAll('.widget-subarea')).map(function (e) { return e.innerText; }).join(' | '),
       searchResults: Array.from(document.querySelectorAll('#search-results ul.search li a')).map(function (a) { return a.getAttribute('href'); }),
       searchSummary: (document.querySelector('#search-results .search-summary') || {}).textContent || null,
+      searchFinished: searchFinished(),
       errors: errors
     };
     if (/[?&]show=widget/.test(location.search)) {
@@ -409,8 +420,8 @@ PROBE = """<script>
       (function wait() {
         var views = document.querySelectorAll('script[type="%(view)s"]').length;
         var subs = document.querySelectorAll('.widget-subarea .jupyter-widgets').length;
-        var searching = location.pathname.endsWith('search.html') && !document.querySelector('#search-results .search-summary');
-        if ((subs < views || searching) && tries++ < 200) return setTimeout(wait, 50);
+        var searching = location.pathname.endsWith('search.html') && !searchFinished();
+        if ((subs < views || searching) && tries++ < 300) return setTimeout(wait, 50);
         setTimeout(report, 200);
       })();
     });
@@ -456,28 +467,6 @@ def _serve(server):
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     return server
-
-
-def find_chromium():
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        if shutil.which(name):
-            return shutil.which(name)
-    return None
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    exe = find_chromium()
-    if not exe and shutil.which("apt-get") and os.geteuid() == 0:
-        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-        cmd = ["apt-get", "install", "-y", "-q", "chromium"]
-        if subprocess.run(cmd, env=env, capture_output=True).returncode != 0:
-            subprocess.run(["apt-get", "update", "-q"], env=env, capture_output=True)
-            subprocess.run(cmd, env=env, capture_output=True)
-        exe = find_chromium()
-    if not exe:
-        pytest.skip("headless Chromium is not installed and `apt-get install -y chromium` was not possible here")
-    return exe
 
 
 @pytest.fixture(scope="module")
@@ -544,7 +533,7 @@ def assert_hangul_laid_out(probe, path):
     assert re.search("[\uac00-\ud7a3]", probe["h1"] or ""), (path, probe["h1"])
     assert probe["bodyFont"].startswith('"Noto Sans KR"'), probe["bodyFont"]
     assert probe["hangulFont"] is True, f"{path}: the Hangul of the title is not covered by a loaded Noto Sans KR face"
-    # this machine has no Korean system font: Hangul is drawn with the pieces of the web font the page loaded
+    # Hangul is drawn with the pieces of the web font the page loaded (not a Korean system font, if any)
     pieces = [r for r in probe["resources"] if re.search(r"noto-sans-kr-\d+-[47]00-normal\.woff2$", r)]
     assert pieces, f"{path}: no Hangul piece of Noto Sans KR was loaded"
 
@@ -567,8 +556,7 @@ def test_chapter_page_in_chromium(built, browser):
 
 def test_widget_page_in_chromium(browser):
     with_widgets = [d for d in notebooks() if WIDGET_STATE in (HTML / (d + ".html")).read_text(encoding="utf-8")]
-    if not with_widgets:
-        pytest.skip("no notebook in the toc displays an ipywidgets widget yet")
+    assert with_widgets, "no notebook in the toc displays an ipywidgets widget"
     path = with_widgets[0] + ".html"
     probe, dom = browser(path + "?show=widget", "site-widget")
     assert_offline_page(probe, path)
@@ -594,6 +582,7 @@ def test_search_in_chromium(browser):
         path = "search.html?q=" + urllib.parse.quote(query)
         probe, _ = browser(path, name)
         assert_offline_page(probe, path)
+        assert probe["searchFinished"], f"{query}: the search did not finish within 15 s (page time): {probe}"
         found = {h.split("#")[0].split("?")[0].removesuffix(".html") for h in probe["searchResults"]}
         saying = pages_saying(f"{stem}(?:은|을)")
         assert saying and saying <= found, (query, saying - found, probe["searchSummary"])
