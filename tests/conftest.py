@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from testbook import testbook
 
-from kafkabook import runtime, settings
+from kafkabook import jvm, runtime, settings
 from kafkabook.connection import check_broker
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -80,7 +80,8 @@ KAFKA_THREADS = "[t.name for t in __import__('threading').enumerate() if t.name.
 
 
 def assert_nothing_left(tb, relpath):
-    """A notebook closes every client it opened: once it has run, its kernel has no Kafka client thread.
+    """A notebook closes every client it opened and stops every JVM program it started: once it has run,
+    its kernel has no Kafka client thread and no book program (kafkabook.jvm) is alive.
 
     (Checked while the kernel is still alive: its exit would end the threads and hide the leak.)
     """
@@ -88,6 +89,8 @@ def assert_nothing_left(tb, relpath):
     while (left := tb.value(KAFKA_THREADS)) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not left, f"{relpath} left Kafka clients open (threads {left})"
+    programs = jvm.running()
+    assert not programs, f"{relpath} left JVM programs running: {programs}"
 
 
 def notebook_fixture(relpath, *needs):
