@@ -7,16 +7,24 @@ from kafka.structs import OffsetAndMetadata
 from .cli import kafka_sh
 from .connection import admin_client
 from .settings import BOOTSTRAP
+from .waiting import wait_until
 
 OFFSETS_TOPIC = "__consumer_offsets"
 FORMATTER = "org.apache.kafka.tools.consumer.OffsetsMessageFormatter"
 
 
-def find_coordinator(group, bootstrap=BOOTSTRAP):
+def find_coordinator(group, bootstrap=BOOTSTRAP, timeout=60):
     """The node id of `group`'s coordinator, asked with a FindCoordinator request
-    (kafka-python has no public call for it; its admin client's own lookup is used)."""
+    (kafka-python has no public call for it; its admin client's own lookup is used).
+
+    On a fresh cluster the first FindCoordinator makes the broker create __consumer_offsets,
+    and the answer is COORDINATOR_NOT_AVAILABLE until its partitions have leaders: ask until then.
+    """
     with admin_client(bootstrap) as admin:
-        return admin._manager.run(admin._find_coordinator_ids, [group])[group]
+        [node_id] = wait_until(
+            lambda: [admin._manager.run(admin._find_coordinator_ids, [group])[group]], timeout,
+            f"그룹 {group}의 코디네이터 (__consumer_offsets 준비)", interval=0.5)
+    return node_id
 
 
 def offsets_end(partition, bootstrap=BOOTSTRAP):
