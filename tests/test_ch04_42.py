@@ -1,0 +1,92 @@
+"""Chapter 4.2: acks (4.2.1), the idempotent producer (4.2.2), transactions (4.2.3).
+
+Each notebook runs twice against the real broker (or the three-node cluster); the tests read the broker back.
+"""
+from collections import Counter
+
+from conftest import notebook_fixture
+from kafkabook.cli import kafka_sh
+from kafkabook.txn import (committed_offset, dump_batches, end_offset, first_segment,
+                           read_isolated)
+
+
+def _errors(tb):
+    """[ename] of the cells tagged raises-exception, in order."""
+    return [o["ename"] for cell in tb.cells if "raises-exception" in cell.metadata.get("tags", [])
+            for o in cell.get("outputs", []) if o["output_type"] == "error"]
+
+
+def _judge(tb, code):
+    """Run `code` in the exercise cell's place (after the notebook's own exercise cell), then the checker."""
+    tb.execute_cell(len(tb.cells) - 2)          # recreate the exercise topic
+    tb.inject(code, pop=True)
+    tb.execute_cell(len(tb.cells) - 1)
+    return tb.value("verdict")
+
+
+# ---------------------------------------------------------------- 4.2.3 트랜잭션
+
+nb_txn = notebook_fixture("ch04/02_3_transactions.ipynb")
+
+
+def test_txn_read_committed_skips_the_aborted_records_read_uncommitted_returns_them(nb_txn):
+    committed = [v for _, v in read_isolated("txn-demo", "read_committed")]
+    everything = [v for _, v in read_isolated("txn-demo", "read_uncommitted")]
+    assert committed == ["c1", "c2", "open-1", "open-2", "newcomer-1"]
+    assert everything == ["c1", "c2", "a1", "a2", "open-1", "open-2", "zombie-1", "newcomer-1"]
+    assert not {"a1", "a2", "zombie-1"} & set(committed)
+
+
+def test_txn_control_records_take_the_skipped_offsets(nb_txn):
+    offsets = [o for o, _ in read_isolated("txn-demo", "read_uncommitted")]
+    hw = end_offset("txn-demo", "read_uncommitted")
+    gaps = sorted(set(range(hw)) - set(offsets))
+    assert gaps[:3] == [2, 5, 8] and nb_txn.value("gaps") == [2, 5]
+    dump = kafka_sh(f"kafka-dump-log.sh --print-data-log --files {first_segment('txn-demo')}")
+    markers = {r["offset"]: r["endTxnMarker"] for b in dump_batches(dump.stdout) if b["isControl"]
+               for r in b["records"]}
+    assert set(markers) == set(gaps)
+    assert [markers[2], markers[5], markers[8]] == ["COMMIT", "ABORT", "COMMIT"]
+    assert all(b["isTransactional"] for b in dump_batches(dump.stdout))
+    assert "endTxnMarker: ABORT" in nb_txn.value("dump.stdout")
+
+
+def test_txn_last_stable_offset_stays_behind_the_high_watermark_while_open(nb_txn):
+    assert nb_txn.value("[lso_open, hw_open, lso_done, hw_done]") == [6, 8, 9, 9]
+
+
+def test_txn_bad_use_and_fencing_raise_the_real_client_errors(nb_txn):
+    assert _errors(nb_txn) == ["IllegalStateError", "IllegalStateError", "ProducerFencedError"]
+
+
+def test_txn_consume_transform_produce_survives_the_crash_exactly_once(nb_txn):
+    tb = nb_txn
+    # at the crash: only the first transaction is visible, the group offset did not move
+    assert [v for _, v in tb.value("crash_committed")] == [f"WORD-{i}" for i in range(5)]
+    assert len(tb.value("crash_uncommitted")) == 10 and tb.value("crash_group_offset") == 5
+    # after the restart, read back by the test itself
+    out = [v for _, v in read_isolated("ctp-out", "read_committed")]
+    assert sorted(out) == sorted(f"WORD-{i}" for i in range(12))
+    assert max(Counter(out).values()) == 1
+    assert committed_offset("ctp-group", "ctp-in") == 12
+    assert len(read_isolated("ctp-out", "read_uncommitted")) == 17   # the aborted copies are in the log
+
+
+def test_txn_exercise_checker_judges_from_the_broker(nb_txn):
+    tb = nb_txn
+    assert tb.value("verdict") == "답 없음"
+    head = ("from kafka import KafkaProducer\n"
+            "q = KafkaProducer(bootstrap_servers=BOOTSTRAP, transactional_id='txn-exercise-app')\n"
+            "q.init_transactions()\n")
+    right = head + ("q.begin_transaction(); q.send(EX_TOPIC, b'alpha'); q.send(EX_TOPIC, b'beta')\n"
+                    "q.commit_transaction()\n"
+                    "q.begin_transaction(); q.send(EX_TOPIC, b'gamma'); q.flush(); q.abort_transaction()\n"
+                    "q.close()\n")
+    all_committed = head + ("q.begin_transaction()\n"
+                            "for v in (b'alpha', b'beta', b'gamma'): q.send(EX_TOPIC, v)\n"
+                            "q.commit_transaction(); q.close()\n")
+    plain = "with producer() as p:\n    [p.send(EX_TOPIC, v) for v in (b'alpha', b'beta', b'gamma')]\n"
+    assert _judge(tb, all_committed) == "오답"
+    assert _judge(tb, plain) == "오답"
+    assert _judge(tb, right) == "정답"
+    assert [v for _, v in read_isolated("txn-exercise", "read_committed")] == ["alpha", "beta"]
