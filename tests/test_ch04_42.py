@@ -90,3 +90,60 @@ def test_txn_exercise_checker_judges_from_the_broker(nb_txn):
     assert _judge(tb, plain) == "오답"
     assert _judge(tb, right) == "정답"
     assert [v for _, v in read_isolated("txn-exercise", "read_committed")] == ["alpha", "beta"]
+
+
+# ---------------------------------------------------------------- 4.2.1 acks (three-node cluster)
+
+nb_acks = notebook_fixture("ch04/02_1_acks.ipynb", "cluster")
+
+
+def test_acks_measured_side_by_side(nb_acks):
+    rows = nb_acks.value("rows")
+    assert [r["acks"] for r in rows] == ["0", "1", "all"]
+    assert all(r["records_per_s"] > 0 and 0 < r["p50_ms"] <= r["p99_ms"] for r in rows)
+    # acks=0 completes without a broker round trip: its median is below the acknowledged ones
+    assert rows[0]["p50_ms"] < min(rows[1]["p50_ms"], rows[2]["p50_ms"])
+    assert nb_acks.value("md0.offset") == 0          # kafka-python's synthetic acks=0 response
+
+
+def test_acks_one_node_down_all_succeeds_and_isr_below_min_is_not_enough_replicas(nb_acks):
+    out = nb_acks.value("outcomes")
+    assert out["all, 하나 꺼짐"].startswith("성공")
+    assert out["all, min.isr=3"] == "실패: NotEnoughReplicasError"
+    assert out["1, min.isr=3"].startswith("성공")
+
+
+def test_acks_two_nodes_down_all_fails_acks1_succeeds_on_one_replica_only(nb_acks):
+    tb = nb_acks
+    two = tb.value("two_down")
+    assert two["all"].startswith("실패") and two["1"].startswith("성공")
+    on_disk = tb.value("on_disk")
+    leader = tb.value("service_of(leader)")
+    assert on_disk == {s: s == leader for s in on_disk}
+    # read back by the test: the acks=1 record is in the topic and, after the restore, on all three replicas
+    from kafkabook import settings
+    from kafkabook.latency import replicas_holding
+    from kafkabook.topics import describe, read_all
+    cb = settings.cluster_bootstrap()
+    assert b"two-down-acks1" in [r.value for r in read_all("acks-rf3", bootstrap=cb)]
+    assert b"min3-all" not in [r.value for r in read_all("acks-rf3", bootstrap=cb)]   # refused before append
+    assert len(describe("acks-rf3", cb)[0]["isr"]) == 3
+    assert all(replicas_holding("acks-rf3", 0, b"two-down-acks1").values())
+
+
+def test_acks_bad_combinations(nb_acks):
+    bad = nb_acks.value("bad")
+    assert bad["all, min.isr=4"].startswith("성공")           # capped at the replica count (effectiveMinIsr)
+    assert bad["2"] == "실패: InvalidRequiredAcksError"
+
+
+def test_acks_exercise_checker_judges_from_the_broker(nb_acks):
+    tb = nb_acks
+    assert tb.value("verdict") == "답 없음"
+    make = ("with admin_client(CB) as admin:\n"
+            "    admin.create_topics({{EX_TOPIC: {{'num_partitions': 1, 'replication_factor': {rf},"
+            " 'configs': {{'min.insync.replicas': '{m}'}}}}}})\n"
+            "wait_until(lambda: topic_exists(EX_TOPIC, bootstrap=CB), 30)\n")
+    assert _judge(tb, make.format(rf=3, m=3)) == "오답"
+    assert _judge(tb, make.format(rf=3, m=1)) == "오답"
+    assert _judge(tb, make.format(rf=3, m=2)) == "정답"
