@@ -147,3 +147,65 @@ def test_acks_exercise_checker_judges_from_the_broker(nb_acks):
     assert _judge(tb, make.format(rf=3, m=3)) == "오답"
     assert _judge(tb, make.format(rf=3, m=1)) == "오답"
     assert _judge(tb, make.format(rf=3, m=2)) == "정답"
+
+
+# ---------------------------------------------------------------- 4.2.2 멱등성 프로듀서
+
+nb_idem = notebook_fixture("ch04/02_2_idempotent_producer.ipynb")
+
+
+def _batches(topic):
+    return dump_batches(kafka_sh(f"kafka-dump-log.sh --print-data-log --files {first_segment(topic)}").stdout)
+
+
+def test_idem_producer_id_epoch_and_sequences_on_disk(nb_idem):
+    from kafkabook.topics import read_all
+    assert [r.value for r in read_all("idem-demo")][:5] == [b"a-0", b"a-1", b"a-2", b"a-3", b"plain-0"]
+    b = _batches("idem-demo")[:4]
+    assert len({x["producerId"] for x in b[:3]}) == 1 and b[0]["producerId"] >= 0
+    assert [x["producerEpoch"] for x in b[:3]] == [0, 0, 0]
+    # one sequence number per record: the first producer's sequences run with the offsets
+    assert [(x["baseSequence"], x["lastSequence"]) for x in b[:3]] == [(x["baseOffset"], x["lastOffset"]) for x in b[:3]]
+    assert b[2]["lastSequence"] == 3 and nb_idem.value("batches[1]['baseSequence']") == 1
+    assert (b[3]["producerId"], b[3]["baseSequence"]) == (-1, -1)
+
+
+def test_idem_real_retry_keeps_one_copy_with_idempotence_two_without(nb_idem):
+    from kafkabook.topics import read_all
+    assert [r.value for r in read_all("idem-retry-on")] == [b"pay-1"]
+    assert [r.value for r in read_all("idem-retry-off")] == [b"pay-1", b"pay-1"]
+    on, off = _batches("idem-retry-on"), _batches("idem-retry-off")
+    assert len(on) == 1 and on[0]["producerId"] >= 0 and on[0]["baseSequence"] == 0
+    assert len(off) == 2 and {x["producerId"] for x in off} == {-1}
+    assert nb_idem.value("[[o, v.decode()] for o, v in with_idem]") == [[0, "pay-1"]]
+    assert nb_idem.value("[[o, v.decode()] for o, v in without_idem]") == [[0, "pay-1"], [1, "pay-1"]]
+
+
+def test_idem_new_session_gets_a_new_producer_id(nb_idem):
+    pids = nb_idem.value("pids")
+    assert len(pids) == 2 and pids[0] != pids[1]
+
+
+def test_idem_proxy_drops_exactly_the_produce_response():
+    from kafka import KafkaProducer
+    from kafkabook.proxy import FaultProxy
+    from kafkabook.topics import fresh_topic, read_all
+    fresh_topic("idem-proxy-test")
+    with FaultProxy(drop_produce_responses=2) as proxy:
+        p = KafkaProducer(bootstrap_servers="localhost:9092", proxy_url=proxy.url, enable_idempotence=False)
+        p.send("idem-proxy-test", b"x").get(timeout=30)
+        p.close()
+    assert sum("응답은 버린다" in line for line in proxy.log) == 2
+    assert [r.value for r in read_all("idem-proxy-test")] == [b"x", b"x", b"x"]
+
+
+def test_idem_exercise_checker_judges_from_the_broker(nb_idem):
+    tb = nb_idem
+    assert tb.value("verdict") == "답 없음"
+    code = ("with FaultProxy(drop_produce_responses=2) as px:\n"
+            "    q = KafkaProducer(bootstrap_servers=BOOTSTRAP, proxy_url=px.url{extra})\n"
+            "    q.send(EX_TOPIC, b'order-7').get(timeout=30)\n"
+            "    q.close()\n")
+    assert _judge(tb, code.format(extra=", enable_idempotence=False")) == "오답"
+    assert tb.value("[v.decode() for v in ex_values]") == ["order-7"] * 3
+    assert _judge(tb, code.format(extra="")) == "정답"
