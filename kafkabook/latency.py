@@ -27,14 +27,16 @@ def plot_acks(rows):
     """Two bar charts side by side: records/s, and p50/p99 latency, per acks setting."""
     fig, (left, right) = figure(1, 2, figsize=(10, 3.6))
     names = [f"acks={r['acks']}" for r in rows]
-    left.bar(names, [r["records_per_s"] for r in rows], color="#4c72b0")
+    bars = left.bar(names, [r["records_per_s"] for r in rows], color="#4c72b0")
+    left.bar_label(bars, fmt="%d")
     left.set_title("처리량 (레코드/초, 높을수록 좋다)")
     left.set_ylabel("레코드/초")
     xs = range(len(rows))
-    right.bar([x - 0.2 for x in xs], [r["p50_ms"] for r in rows], width=0.4, label="p50")
-    right.bar([x + 0.2 for x in xs], [r["p99_ms"] for r in rows], width=0.4, label="p99")
+    for shift, key in ((-0.2, "p50"), (0.2, "p99")):
+        bars = right.bar([x + shift for x in xs], [r[f"{key}_ms"] for r in rows], width=0.4, label=key)
+        right.bar_label(bars, fmt="%.2f", fontsize=8)
     right.set_xticks(list(xs), names)
-    right.set_title("send → 콜백 지연 (밀리초, 낮을수록 좋다)")
+    right.set_title("send부터 완료(콜백)까지 지연 (밀리초, 낮을수록 좋다)")
     right.set_ylabel("밀리초")
     right.legend()
     fig.tight_layout()
