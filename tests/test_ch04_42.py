@@ -72,6 +72,26 @@ def test_txn_consume_transform_produce_survives_the_crash_exactly_once(nb_txn):
     assert len(read_isolated("ctp-out", "read_uncommitted")) == 17   # the aborted copies are in the log
 
 
+def test_txn_transaction_version_feature_is_read_from_the_broker(nb_txn):
+    from kafkabook.connection import admin_client
+    with admin_client() as admin:
+        finalized = admin.describe_features()["transaction.version"]["finalized"]
+    assert list(finalized) == [2, 2] == nb_txn.value("list(txn_feature['finalized'])")
+    # kafka-python 3.0.12 speaks transactions v1: the markers keep the data batches' epoch
+    dump = kafka_sh(f"kafka-dump-log.sh --print-data-log --files {first_segment('txn-demo')}")
+    batches = dump_batches(dump.stdout)
+    demo = [b for b in batches if b["baseOffset"] <= 8]              # demo-app: c1 .. the COMMIT after open-2
+    assert len({b["producerId"] for b in demo}) == 1 and len({b["producerEpoch"] for b in demo}) == 1
+    assert [b["isControl"] for b in demo] == [False, True, False, True, False, True]
+
+
+def test_txn_fencing_shows_on_disk_as_epochs(nb_txn):
+    steps = nb_txn.value("fence_epochs")
+    assert [w for w, _ in steps] == ["zombie-1", "ABORT", "newcomer-1", "COMMIT"]
+    zombie, abort, newcomer, commit = (e for _, e in steps)
+    assert zombie < abort < newcomer == commit
+
+
 def test_txn_exercise_checker_judges_from_the_broker(nb_txn):
     tb = nb_txn
     assert tb.value("verdict") == "답 없음"
