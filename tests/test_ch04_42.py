@@ -201,6 +201,12 @@ def test_idem_real_retry_keeps_one_copy_with_idempotence_two_without(nb_idem):
     assert nb_idem.value("[[o, v.decode()] for o, v in without_idem]") == [[0, "pay-1"], [1, "pay-1"]]
 
 
+def test_idem_conflicting_configs_raise_or_silently_disable(nb_idem):
+    assert _errors(nb_idem) == ["KafkaConfigurationError"]
+    quiet = [b for b in _batches("idem-demo") if b["records"][0].get("payload") == "acks1-default"]
+    assert len(quiet) == 1 and quiet[0]["producerId"] == -1 and quiet[0]["baseSequence"] == -1
+
+
 def test_idem_new_session_gets_a_new_producer_id(nb_idem):
     pids = nb_idem.value("pids")
     assert len(pids) == 2 and pids[0] != pids[1]
