@@ -28,6 +28,8 @@ TOOLS = {
     "kafka-metadata-quorum.sh": "org.apache.kafka.tools.MetadataQuorumCommand",
     "kafka-broker-api-versions.sh": "org.apache.kafka.tools.BrokerApiVersionsCommand",
     "kafka-storage.sh": "kafka.tools.StorageTool",
+    "kafka-dump-log.sh": "org.apache.kafka.tools.DumpLogSegments",
+    "kafka-features.sh": "org.apache.kafka.tools.FeatureCommand",
 }
 
 
