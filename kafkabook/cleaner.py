@@ -4,15 +4,16 @@ The cells run the real `kafka-dump-log.sh`; this module builds its command line,
 prints into records, waits on the log cleaner with progress, and draws a log before and after.
 """
 import re
-import sys
 import time
 
 from . import runtime
+from .progress import wait_with_progress  # noqa: F401 (used by the notebook)
 from .waiting import wait_until
 
 _DUMPING = re.compile(r"^Dumping (\S+)")
 _BATCH = re.compile(r"^baseOffset: \d+ .*?deleteHorizonMs: (\S+)")
-_RECORD = re.compile(r"^\| offset: (\d+) .*?valueSize: (-?\d+) .*?key: (.*?)(?: payload: ?(.*))?$")
+_RECORD = re.compile(r"^\| offset: (\d+) .*?valueSize: (-?\d+)")
+_KEY = re.compile(r" key: (.*?)(?: payload: |$)")
 
 
 def dump_command(topic, partition=0, service="kafka"):
@@ -41,9 +42,12 @@ def parse_dump(stdout):
             continue
         m = _RECORD.match(line)
         if m:
-            value = None if int(m.group(2)) < 0 else m.group(4)
+            key = _KEY.search(line)
+            value = line.split(" payload: ", 1)[1] if " payload: " in line else ""
             records.append({"segment": segment, "offset": int(m.group(1)),
-                            "key": m.group(3), "value": value, "horizon": horizon})
+                            "key": key.group(1) if key else None,
+                            "value": None if int(m.group(2)) < 0 else value,
+                            "horizon": horizon})
     return records
 
 
@@ -77,25 +81,6 @@ class SegmentClock:
         wait_until(lambda: time.monotonic() - self.last >= self.seconds,
                    self.seconds + 5, "segment.ms 경과", interval=0.02)
         self.last = time.monotonic()
-
-
-def wait_with_progress(condition, what, timeout=60, every=2.0):
-    """wait_until(condition) that prints what it waits for and the elapsed seconds every `every` s."""
-    start = time.monotonic()
-    shown = [start]
-    print(f"기다리는 것: {what} (최대 {timeout}초)", flush=True)
-
-    def check():
-        now = time.monotonic()
-        if now - shown[0] >= every:
-            shown[0] = now
-            print(f"  ... {now - start:4.1f}초 경과", flush=True)
-        return condition()
-
-    result = wait_until(check, timeout, what, interval=0.2)
-    print(f"완료: {time.monotonic() - start:.1f}초 걸렸다", flush=True)
-    sys.stdout.flush()
-    return result
 
 
 def log_bytes(topic, partition=0, service="kafka"):

@@ -174,6 +174,7 @@ class LocalNode:
 
     def stop(self, timeout=60):
         """Controlled shutdown (SIGTERM), as kafka-server-stop.sh does."""
+        self.resume()           # a paused JVM could not run its shutdown hook
         if self._signal(signal.SIGTERM) is not None:
             try:
                 wait_until(lambda: not self.is_running(), timeout, f"{self.service} 종료")
@@ -183,8 +184,28 @@ class LocalNode:
 
     def kill(self):
         """Hard kill (SIGKILL): no shutdown hook, no flush."""
+        self.resume()           # a stopped process only dies once it runs again
         if self._signal(signal.SIGKILL) is not None:
             wait_until(lambda: not self.is_running(), 10, f"{self.service} 강제 종료")
+
+    def pause(self):
+        """Freeze the JVM (SIGSTOP) and wait until it is stopped: it keeps its sockets but answers nothing."""
+        if self._signal(signal.SIGSTOP) is not None:
+            wait_until(self.is_paused, 10, f"{self.service} 일시 정지", interval=0.02)
+
+    def resume(self):
+        """Let a paused JVM run again (SIGCONT)."""
+        return self._signal(signal.SIGCONT)
+
+    def is_paused(self):
+        pid = self.pid()
+        if pid is None:
+            return False
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            return False
+        return state in ("T", "t")
 
     def reset(self):
         """Stop and delete all data (the next start formats fresh storage)."""
@@ -222,6 +243,16 @@ class DockerNode:
 
     def kill(self):
         self._compose("kill", "-s", "SIGKILL", self.service)
+
+    def pause(self):
+        self._compose("pause", self.service)
+
+    def resume(self):
+        self._compose("unpause", self.service, check=False)
+
+    def is_paused(self):
+        out = self._compose("ps", "-q", "--status", "paused", self.service, check=False).stdout
+        return bool(out.strip())
 
     def reset(self):
         self._compose("rm", "-s", "-f", "-v", self.service)
@@ -286,6 +317,16 @@ def status(services=settings.SINGLE):
 
 def kill(service):
     node(service).kill()
+
+
+def pause(service):
+    """Freeze a node (SIGSTOP to its JVM; `docker compose pause` with Docker). Always resume it later."""
+    node(service).pause()
+
+
+def resume(service):
+    """Let a paused node run again (SIGCONT; `docker compose unpause`)."""
+    node(service).resume()
 
 
 def restart(service, timeout=180):

@@ -112,3 +112,138 @@ def test_cleanup_exercise_checker(nb_cleanup):
         p.send("exercise-compact", key=b"color", value=b"red")
         p.flush()
     assert _judge(tb) == "오답"
+
+
+# ---------------------------------------------------------------- 4.1.3 ISR
+
+nb_isr = notebook_fixture("ch04/01_3_isr.ipynb", "cluster")
+
+
+def _cluster_describe(topic):
+    from kafkabook import settings
+    from kafkabook.topics import describe
+    return describe(topic, settings.cluster_bootstrap())[0]
+
+
+def test_no_node_is_left_paused(nb_isr):
+    from kafkabook import settings
+    assert not any(runtime.node(s).is_paused() for s in settings.CLUSTER)
+    assert all(runtime.status(settings.CLUSTER).values())
+
+
+def test_isr_shrinks_and_grows_back(nb_isr):
+    tb = nb_isr
+    follower = tb.value("FOLLOWER_ID")
+    shrunk, grown = tb.value("shrunk"), tb.value("grown")
+    assert follower not in shrunk["isr"] and tb.value("LEADER") in shrunk["isr"]
+    assert follower in grown["isr"]
+    assert sorted(_cluster_describe("isr-demo")["isr"]) == [1, 2, 3]
+    if runtime.kind() == "local":
+        import re
+        line = tb.value("shrink_lines")[-1]
+        before, after = re.search(r"Shrinking ISR from (\S+) to (\S+?)\.", line).groups()
+        assert str(follower) in before.split(",") and str(follower) not in after.split(",")
+
+
+def test_not_enough_replicas_with_two_followers_gone(nb_isr):
+    from kafkabook import settings
+    tb = nb_isr
+    assert tb.value("error_name") == "NotEnoughReplicasError"
+    values = [r.value for r in read_all("isr-demo", settings.cluster_bootstrap())]
+    assert b"two-followers-gone" not in values          # refused: not in the log
+    assert b"one-follower-gone" in values and b"acks-1-under-min-isr" in values
+    # under min ISR the high watermark stayed before the acks=1 record
+    assert tb.value("hw_under_min") == tb.value("acks1_offset")
+
+
+def test_unclean_election_lost_records_counted_from_offsets(nb_isr):
+    from kafkabook import settings
+    tb = nb_isr
+    cb = settings.cluster_bootstrap()
+    end_now = end_offsets("unclean-demo", cb)[0]
+    lost = tb.value("end_before") - end_now
+    assert tb.value("lost") == lost and lost in (4, 5)
+    values = [r.value.decode() for r in read_all("unclean-demo", cb)]
+    assert values[:5] == [f"both-{i}" for i in range(5)]
+    assert len([v for v in values if v.startswith("only-on-leader")]) == 5 - lost
+    assert _cluster_describe("unclean-demo")["leader"] == tb.value("B_ID")
+
+
+def test_offline_partition_while_unclean_election_is_off(nb_isr):
+    tb = nb_isr
+    assert tb.value("offline")["leader"] == -1 and tb.value("still_offline") is True
+
+
+def test_elr_feature_is_enabled(nb_isr):
+    from kafkabook import settings
+    out = kafka_sh(f"kafka-features.sh --bootstrap-server {settings.cluster_bootstrap()} describe").stdout
+    line = next(l for l in out.splitlines() if "eligible.leader.replicas.version" in l)
+    assert "FinalizedVersionLevel: 1" in line and "FinalizedVersionLevel: 1" in nb_isr.value("elr_line")
+
+
+def test_isr_exercise_checker(nb_isr):
+    from kafkabook import settings
+    tb = nb_isr
+    cmd = (f"kafka-configs.sh --bootstrap-server {settings.cluster_bootstrap()} --alter --entity-type topics "
+           "--entity-name isr-exercise --add-config min.insync.replicas=")
+    assert _judge(tb) == "오답"
+    kafka_sh(cmd + "3")
+    assert _judge(tb) == "오답"
+    kafka_sh(cmd + "2")
+    assert _judge(tb) == "정답"
+
+
+# ---------------------------------------------------------------- 4.1.1 적정 파티션 개수
+
+nb_partitions = notebook_fixture("ch04/01_1_partition_count.ipynb")
+
+
+def test_partition_count_follows_from_measured_rates(nb_partitions):
+    import math
+    from kafkabook.topics import describe
+    tb = nb_partitions
+    target, per_consumer, partitions = tb.value("TARGET"), tb.value("PER_CONSUMER"), tb.value("PARTITIONS")
+    assert 0 < per_consumer <= 1000 / tb.value("WORK_MS")       # 5 ms per record: at most 200/s
+    assert partitions == math.ceil(target / per_consumer)
+    assert len(describe("partition-sizing")) == partitions
+    rates = tb.value("rates")
+    assert tb.value("counts") == list(range(1, partitions + 2))
+    # with the computed count of consumers the group keeps up with the producer
+    assert tb.value("rate_at_partitions") == rates[partitions - 1] >= target
+    if partitions > 1:
+        assert rates[partitions - 1] > 1.5 * rates[0]
+    # one consumer more than partitions: idle, no real gain
+    assert rates[-1] < 1.3 * rates[partitions - 1]
+
+
+def test_many_partitions_make_many_files(nb_partitions):
+    files = [f for p in range(100) for f in runtime.segment_files("many-partitions", p)]
+    assert len(files) == 300 == len(nb_partitions.value("files"))
+    assert nb_partitions.value("rebalance_few") > 0 and nb_partitions.value("rebalance_many") > 0
+
+
+def test_keys_move_when_partitions_grow_and_count_cannot_shrink(nb_partitions):
+    from kafka.partitioner import murmur2
+    from kafkabook.topics import describe
+    tb = nb_partitions
+    part = lambda k, n: (murmur2(k) & 0x7FFFFFFF) % n
+    keys = [f"user-{i}".encode() for i in range(10000)]
+    assert tb.value("moved") == sum(part(k, 4) != part(k, 5) for k in keys)
+    placed = {r.value.decode(): r.partition for r in read_all("key-move")}
+    assert placed == {"before": part(b"user-7", 4), "after": part(b"user-7", 5)}
+    assert len(describe("key-move")) == 5
+    assert tb.value("shrink.returncode") != 0
+    assert "InvalidPartitionsException" in tb.value("shrink.stderr")
+    assert "would not be an increase" in tb.value("shrink.stdout")
+
+
+def test_partition_exercise_checker(nb_partitions):
+    from kafkabook.topics import delete_topics, fresh_topic
+    tb = nb_partitions
+    need = tb.value("need")
+    assert _judge(tb) == "오답"
+    fresh_topic("sizing-exercise", partitions=need + 1)
+    assert _judge(tb) == "오답"
+    fresh_topic("sizing-exercise", partitions=need)
+    assert _judge(tb) == "정답"
+    delete_topics(["sizing-exercise"])
