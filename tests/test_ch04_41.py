@@ -204,7 +204,8 @@ def test_partition_count_follows_from_measured_rates(nb_partitions):
     tb = nb_partitions
     target, per_consumer, partitions = tb.value("TARGET"), tb.value("PER_CONSUMER"), tb.value("PARTITIONS")
     assert 0 < per_consumer <= 1000 / tb.value("WORK_MS")       # 5 ms per record: at most 200/s
-    assert partitions == math.ceil(target / per_consumer)
+    assert partitions == math.ceil(target * tb.value("HEADROOM") / per_consumer)
+    assert tb.value("need") == math.ceil(3 * target * tb.value("HEADROOM") / per_consumer)
     assert len(describe("partition-sizing")) == partitions
     rates = tb.value("rates")
     assert tb.value("counts") == list(range(1, partitions + 2))
