@@ -239,9 +239,11 @@ class DockerNode:
         self._compose("up", "-d", self.service)
 
     def stop(self, timeout=60):
+        self.resume()           # Docker refuses to stop or kill a paused container
         self._compose("stop", "-t", str(timeout), self.service)
 
     def kill(self):
+        self.resume()
         self._compose("kill", "-s", "SIGKILL", self.service)
 
     def pause(self):
