@@ -30,6 +30,7 @@ TOOLS = {
     "kafka-storage.sh": "kafka.tools.StorageTool",
     "kafka-dump-log.sh": "org.apache.kafka.tools.DumpLogSegments",
     "kafka-log-dirs.sh": "org.apache.kafka.tools.LogDirsCommand",
+    "kafka-features.sh": "org.apache.kafka.tools.FeatureCommand",
 }
 
 

@@ -174,6 +174,7 @@ class LocalNode:
 
     def stop(self, timeout=60):
         """Controlled shutdown (SIGTERM), as kafka-server-stop.sh does."""
+        self.resume()           # a paused JVM could not run its shutdown hook
         if self._signal(signal.SIGTERM) is not None:
             try:
                 wait_until(lambda: not self.is_running(), timeout, f"{self.service} 종료")
@@ -183,17 +184,28 @@ class LocalNode:
 
     def kill(self):
         """Hard kill (SIGKILL): no shutdown hook, no flush."""
+        self.resume()           # a stopped process only dies once it runs again
         if self._signal(signal.SIGKILL) is not None:
             wait_until(lambda: not self.is_running(), 10, f"{self.service} 강제 종료")
 
     def pause(self):
-        """Freeze the JVM (SIGSTOP): it keeps its sockets and files but does nothing until resumed."""
-        if self._signal(signal.SIGSTOP) is None:
-            raise RuntimeSetupError(f"{self.service}가 실행 중이 아니라 멈출 수 없습니다.")
+        """Freeze the JVM (SIGSTOP) and wait until it is stopped: it keeps its sockets but answers nothing."""
+        if self._signal(signal.SIGSTOP) is not None:
+            wait_until(self.is_paused, 10, f"{self.service} 일시 정지", interval=0.02)
 
     def resume(self):
         """Let a paused JVM run again (SIGCONT)."""
-        self._signal(signal.SIGCONT)
+        return self._signal(signal.SIGCONT)
+
+    def is_paused(self):
+        pid = self.pid()
+        if pid is None:
+            return False
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            return False
+        return state in ("T", "t")
 
     def reset(self):
         """Stop and delete all data (the next start formats fresh storage)."""
@@ -227,9 +239,11 @@ class DockerNode:
         self._compose("up", "-d", self.service)
 
     def stop(self, timeout=60):
+        self.resume()           # Docker refuses to stop or kill a paused container
         self._compose("stop", "-t", str(timeout), self.service)
 
     def kill(self):
+        self.resume()
         self._compose("kill", "-s", "SIGKILL", self.service)
 
     def pause(self):
@@ -237,6 +251,10 @@ class DockerNode:
 
     def resume(self):
         self._compose("unpause", self.service, check=False)
+
+    def is_paused(self):
+        out = self._compose("ps", "-q", "--status", "paused", self.service, check=False).stdout
+        return bool(out.strip())
 
     def reset(self):
         self._compose("rm", "-s", "-f", "-v", self.service)
@@ -304,7 +322,7 @@ def kill(service):
 
 
 def pause(service):
-    """Freeze a node's process (SIGSTOP; `docker compose pause`) without ending it; undo with `resume`."""
+    """Freeze a node (SIGSTOP to its JVM; `docker compose pause` with Docker). Always resume it later."""
     node(service).pause()
 
 
