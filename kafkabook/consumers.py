@@ -8,7 +8,7 @@ import threading
 import time
 from collections import Counter
 
-from kafka import KafkaConsumer, TopicPartition
+from kafka import KafkaConsumer
 
 from .connection import admin_client, producer
 from .errors import InvalidInput

@@ -5,7 +5,6 @@ cluster back whole: `paused` and `stopped` undo themselves on leaving the `with`
 `make_whole` resumes every paused node, starts every stopped one and waits until all serve.
 """
 import contextlib
-import re
 
 from . import runtime, settings
 from .connection import admin_client

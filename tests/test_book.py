@@ -117,7 +117,8 @@ def test_the_variant_table_catches_what_it_names():
                "렉이 쌓인다": True, "디렉터리": False, "사전 지식": False, "복사본": False, "복제 팩터": False,
                "복제본": False, "할당": False, "딕셔너리": False,
                "하이 워터마크": False, "하이워터마크": True,
-               "액티브 컨트롤러": True, "활성 컨트롤러": False}
+               "액티브 컨트롤러": True, "활성 컨트롤러": False,
+               "액티브 세그먼트": True}
     for text, banned in samples.items():
         hit = any(re.search(v["pattern"], text) for v in VARIANTS)
         assert hit == banned, text
