@@ -170,6 +170,7 @@ def test_unclean_election_lost_records_counted_from_offsets(nb_isr):
     tb = nb_isr
     cb = settings.cluster_bootstrap()
     end_now = end_offsets("unclean-demo", cb)[0]
+    assert tb.value("end_before") == 10                  # 5 on both replicas, then 5 acked by the leader alone
     lost = tb.value("end_before") - end_now
     assert tb.value("lost") == lost and lost in (4, 5)
     values = [r.value.decode() for r in read_all("unclean-demo", cb)]
