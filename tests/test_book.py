@@ -161,3 +161,13 @@ def test_code_lines_fit_the_sites_code_column(relpath):
     long = [line for c in cells(relpath) if c["cell_type"] == "code"
             for line in "".join(c["source"]).splitlines() if len(line) > 79]
     assert not long, f"{relpath}: {len(long)} lines over 79 characters: {long[:2]}"
+
+
+@pytest.mark.parametrize("source", sorted(p.relative_to(ROOT).as_posix() for p in ROOT.glob("notebooks/**/*.java")))
+def test_java_sources_highlight_without_lexer_errors(source):
+    """Notebooks show their Java programs as highlighted code; the strict site build fails on a lexer error
+    (Pygments' Java lexer, for one, reads `record.` as the start of a Java 16 record declaration)."""
+    from pygments.lexers import JavaLexer
+    text = (ROOT / source).read_text(encoding="utf-8")
+    errors = [value for token, value in JavaLexer().get_tokens(text) if "Error" in str(token)]
+    assert not errors, f"{source}: Pygments cannot lex {errors[:3]}"

@@ -47,9 +47,9 @@ public class SafeShutdownConsumer {
             while (true) {
                 ConsumerRecords<String, String> records =
                         consumer.poll(Duration.ofSeconds(1));
-                for (ConsumerRecord<String, String> record : records) {
+                for (ConsumerRecord<String, String> rec : records) {
                     System.out.printf("record partition=%d offset=%d value=%s%n",
-                            record.partition(), record.offset(), record.value());
+                            rec.partition(), rec.offset(), rec.value());
                 }
                 if (!records.isEmpty()) {
                     consumer.commitSync();
