@@ -309,13 +309,17 @@ class _Progress:
         print(text)
 
 
-def running():
-    """[(pid, name)] of the book's JVM programs alive on this machine, whoever started them."""
+def running(anywhere=False):
+    """[(pid, name)] of the book's JVM programs alive on this machine, whoever started them:
+    those run from this checkout's jars (.kafka/libs), or from any checkout with anywhere=True."""
     found = []
+    here = str(settings.LIBS_DIR)
     for proc in Path("/proc").glob("[0-9]*"):
         try:
             args = (proc / "cmdline").read_bytes().decode(errors="replace").split("\0")
         except OSError:
+            continue
+        if not anywhere and not any(here in arg for arg in args):
             continue
         for arg in args:
             if arg.startswith(MARKER):
