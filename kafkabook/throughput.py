@@ -9,6 +9,7 @@ import time
 
 from kafka import KafkaConsumer, KafkaProducer
 
+from .groups import unstick
 from .settings import BOOTSTRAP
 from .waiting import wait_until
 
@@ -39,16 +40,18 @@ class _Worker(threading.Thread):
     def __init__(self, topic, group, work_ms, bootstrap, stop):
         super().__init__(daemon=True)
         self.consumer = KafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=group,
-                                      auto_offset_reset="earliest", max_poll_records=50)
+                                      auto_offset_reset="earliest", max_poll_records=50,
+                                      heartbeat_interval_ms=1000)
         self.work_ms, self.stop, self.count = work_ms, stop, 0
 
     def run(self):
         try:
             while not self.stop.is_set():
-                for records in self.consumer.poll(timeout_ms=100).values():
+                for records in self.consumer.poll(timeout_ms=500).values():
                     for _ in records:
                         _busy(self.work_ms)
                         self.count += 1
+                unstick(self.consumer)   # kafka-python 3.0.12 can lose a finished rejoin (groups.py)
         finally:
             self.consumer.close()
 
@@ -67,7 +70,7 @@ def consume_rate(topic, consumers, work_ms, partitions, window=3.0, bootstrap=BO
     try:
         busy = min(consumers, partitions)   # the others get no partition and stay idle
         wait_until(lambda: sum(w.assigned() for w in workers) == partitions
-                   and sum(1 for w in workers if w.assigned()) == busy, 60,
+                   and sum(1 for w in workers if w.assigned()) == busy, 120,
                    f"컨슈머 {consumers}개의 파티션 할당")
         before, start = sum(w.count for w in workers), time.perf_counter()
         wait_until(lambda: time.perf_counter() - start >= window, window + 5, "측정 시간")
@@ -93,6 +96,8 @@ def rebalance_seconds(topic, bootstrap=BOOTSTRAP):
         def both():
             first.poll(timeout_ms=50)
             second.poll(timeout_ms=50)
+            unstick(first)
+            unstick(second)
             a, b = first.assignment(), second.assignment()
             return a and b and not (a & b)
         wait_until(both, 120, "두 컨슈머의 리밸런스", interval=0)
