@@ -9,9 +9,8 @@ import time
 
 from kafka import KafkaConsumer, KafkaProducer
 
-from .groups import unstick
 from .settings import BOOTSTRAP
-from .waiting import wait_until
+from .waiting import WaitTimeout, wait_until
 
 
 def produce_rate(topic, seconds=2.0, work_ms=0.0, bootstrap=BOOTSTRAP):
@@ -40,18 +39,16 @@ class _Worker(threading.Thread):
     def __init__(self, topic, group, work_ms, bootstrap, stop):
         super().__init__(daemon=True)
         self.consumer = KafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=group,
-                                      auto_offset_reset="earliest", max_poll_records=50,
-                                      heartbeat_interval_ms=1000)
+                                      auto_offset_reset="earliest", max_poll_records=50)
         self.work_ms, self.stop, self.count = work_ms, stop, 0
 
     def run(self):
         try:
             while not self.stop.is_set():
-                for records in self.consumer.poll(timeout_ms=500).values():
+                for records in self.consumer.poll(timeout_ms=100).values():
                     for _ in records:
                         _busy(self.work_ms)
                         self.count += 1
-                unstick(self.consumer)   # kafka-python 3.0.12 can lose a finished rejoin (groups.py)
         finally:
             self.consumer.close()
 
@@ -62,6 +59,18 @@ class _Worker(threading.Thread):
 def consume_rate(topic, consumers, work_ms, partitions, window=3.0, bootstrap=BOOTSTRAP):
     """Run `consumers` consumers of one new group on `topic` (which must hold enough records);
     once all `partitions` are assigned, count for `window` seconds; returns records/s."""
+    for attempt in range(1, 4):
+        try:
+            return _consume_rate_once(topic, consumers, work_ms, partitions, window, bootstrap)
+        except WaitTimeout:
+            # kafka-python 3.0.12 can lose a finished rejoin and leave a member without partitions
+            # (see groups.py); a fresh group gets a fresh start
+            if attempt == 3:
+                raise
+            print(f"컨슈머 {consumers}개의 할당이 끝나지 않아 새 그룹으로 다시 잰다 ({attempt}/3)")
+
+
+def _consume_rate_once(topic, consumers, work_ms, partitions, window, bootstrap):
     group = f"rate-{topic}-{consumers}-{time.time_ns()}"
     stop = threading.Event()
     workers = [_Worker(topic, group, work_ms, bootstrap, stop) for _ in range(consumers)]
@@ -70,7 +79,7 @@ def consume_rate(topic, consumers, work_ms, partitions, window=3.0, bootstrap=BO
     try:
         busy = min(consumers, partitions)   # the others get no partition and stay idle
         wait_until(lambda: sum(w.assigned() for w in workers) == partitions
-                   and sum(1 for w in workers if w.assigned()) == busy, 120,
+                   and sum(1 for w in workers if w.assigned()) == busy, 40,
                    f"컨슈머 {consumers}개의 파티션 할당")
         before, start = sum(w.count for w in workers), time.perf_counter()
         wait_until(lambda: time.perf_counter() - start >= window, window + 5, "측정 시간")
@@ -96,8 +105,6 @@ def rebalance_seconds(topic, bootstrap=BOOTSTRAP):
         def both():
             first.poll(timeout_ms=50)
             second.poll(timeout_ms=50)
-            unstick(first)
-            unstick(second)
             a, b = first.assignment(), second.assignment()
             return a and b and not (a & b)
         wait_until(both, 120, "두 컨슈머의 리밸런스", interval=0)
