@@ -6,7 +6,7 @@
         prog.wait_for_line("partitions assigned", timeout=60)
     # leaving the block sends SIGTERM (the JVM's shutdown hooks run), then SIGKILL if needed
 
-Sources live in notebooks/ch03/java/. `javac` compiles each source once into
+Sources live in notebooks/chNN/java/ (a bare file name is looked up there). `javac` compiles each source once into
 .kafka/programs/classes/<sha256>/ against the broker's jars (.kafka/libs, kafka-clients
 4.3.1 and a log4j2 SLF4J binding), then `java -cp <classes>:<libs>/* Main args` runs it.
 launch="source" instead uses Java 11+'s single-file launch (`java -cp '<libs>/*' Main.java`),
@@ -14,6 +14,10 @@ which compiles in memory on every start. The program's stdout and stderr go to
 .kafka/programs/<name>.log, the file the reader can open. Every JVM started here carries
 -Dkafkabook.program=<name>, so `running()` finds them from any process, and an atexit
 hook (plus the kernel's death signal on Linux) stops the ones this kernel started.
+
+A program that is a main class in the jars rather than a book source (a Connect worker,
+MirrorMaker 2) runs the same way: JavaProgram.main_class("org.apache...Main", args..., name=...).
+`classpath=` replaces the broker's jars (.kafka/libs/*) for programs with jars of their own.
 """
 import atexit
 import hashlib
@@ -31,7 +35,7 @@ from pathlib import Path
 from . import settings
 from .errors import KafkaBookError
 
-JAVA_DIR = settings.ROOT / "notebooks" / "ch03" / "java"
+JAVA_DIRS = sorted((settings.ROOT / "notebooks").glob("ch*/java"))
 PROGRAMS_DIR = settings.STATE_DIR / "programs"
 LOG4J = Path(__file__).parent / "kafka" / "log4j2-programs.properties"
 MARKER = "-Dkafkabook.program="
@@ -51,10 +55,11 @@ class JavaProgramError(KafkaBookError):
 
 
 def source_path(name):
-    """The path of a book program: a bare file name is looked up in notebooks/ch03/java/."""
+    """The path of a book program: a bare file name is looked up in notebooks/chNN/java/."""
     path = Path(name)
     if not path.is_absolute() and not path.exists():
-        path = JAVA_DIR / path
+        found = [d / path for d in JAVA_DIRS if (d / path).exists()]
+        path = found[0] if found else path
     if not path.exists():
         raise JavaProgramError(f"자바 소스 파일이 없다: {path}")
     return path.resolve()
@@ -96,7 +101,7 @@ def libs_classpath():
     return str(settings.LIBS_DIR / "*")
 
 
-def javac(name):
+def javac(name, classpath=None):
     """javac the source once (cached by content) and return the classes directory.
 
     Raises JavaCompileError with javac's own message; nothing is left running.
@@ -109,7 +114,7 @@ def javac(name):
     tmp = out.with_name(out.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    done = subprocess.run([_java("javac"), "-encoding", "UTF-8", "-cp", libs_classpath(),
+    done = subprocess.run([_java("javac"), "-encoding", "UTF-8", "-cp", classpath or libs_classpath(),
                            "-d", str(tmp), str(path)], capture_output=True, text=True)
     if done.returncode != 0:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -135,10 +140,13 @@ class JavaProgram:
     its output; `stop()` sends SIGTERM and, after `grace` seconds, SIGKILL.
     """
 
-    def __init__(self, source, *args, name=None, launch="javac", jvm_options=()):
-        self.source = source_path(source)
-        self.main = self.source.stem
+    def __init__(self, source, *args, name=None, launch="javac", jvm_options=(), classpath=None,
+                 cwd=None):
+        self.source = source_path(source) if source is not None else None
+        self.main = self.source.stem if self.source else None
         self.args = [str(a) for a in args]
+        self.classpath = classpath
+        self.cwd = Path(cwd) if cwd else (self.source.parent if self.source else PROGRAMS_DIR)
         self.name = name or self.main
         self.launch = launch
         self.jvm_options = list(jvm_options)
@@ -147,15 +155,26 @@ class JavaProgram:
         self.started_at = None
         self.stopped_in = None
 
+    @classmethod
+    def main_class(cls, main, *args, name=None, jvm_options=(), classpath=None, cwd=None):
+        """A program that is a main class in the jars (no book source to compile)."""
+        prog = cls(None, *args, name=name or main.rsplit(".", 1)[-1], jvm_options=jvm_options,
+                   classpath=classpath, cwd=cwd)
+        prog.main, prog.launch = main, "jar"
+        return prog
+
     # ------------------------------------------------------------ start
 
     def command(self):
         """The java command line this program runs with."""
         opts = [HEAP, f"{MARKER}{self.name}", f"-Dlog4j2.configurationFile={LOG4J}", *self.jvm_options]
+        jars = self.classpath or libs_classpath()
+        if self.launch == "jar":
+            return [_java(), *opts, "-cp", jars, self.main, *self.args]
         if self.launch == "source":
-            return [_java(), *opts, "-cp", libs_classpath(), str(self.source), *self.args]
-        classes = javac(self.source)
-        return [_java(), *opts, "-cp", f"{classes}{os.pathsep}{libs_classpath()}", self.main, *self.args]
+            return [_java(), *opts, "-cp", jars, str(self.source), *self.args]
+        classes = javac(self.source, classpath=self.classpath)
+        return [_java(), *opts, "-cp", f"{classes}{os.pathsep}{jars}", self.main, *self.args]
 
     def start(self, quiet=False):
         """Compile if needed, start the JVM in the background with its output in the log file."""
@@ -163,11 +182,12 @@ class JavaProgram:
             return self
         cmd = self.command()                          # compile errors raise here, before any process
         PROGRAMS_DIR.mkdir(parents=True, exist_ok=True)
+        self.cwd.mkdir(parents=True, exist_ok=True)
         self._log = open(self.log_path, "w", encoding="utf-8")
         on_main = threading.current_thread() is threading.main_thread()
         self.started_at = time.monotonic()
         self.process = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT,
-                                        stdin=subprocess.DEVNULL, cwd=self.source.parent,
+                                        stdin=subprocess.DEVNULL, cwd=self.cwd,
                                         start_new_session=True,
                                         preexec_fn=_die_with_parent if on_main and sys.platform == "linux" else None)
         with _lock:
@@ -216,7 +236,7 @@ class JavaProgram:
         text = "\n".join(self.lines()[-30:])
         self._close_log()
         if _COMPILER_SAYS.search(text):
-            raise JavaCompileError(f"자바 컴파일 실패 ({self.source.name}):\n{text}")
+            raise JavaCompileError(f"자바 컴파일 실패 ({self.source.name if self.source else self.main}):\n{text}")
         raise JavaProgramError(f"{self.name}이(가) 종료 코드 {self.returncode}로 끝났다. 로그 마지막 부분:\n{text}")
 
     def wait_for_line(self, pattern, timeout=60, count=1, quiet=False):
@@ -311,9 +331,10 @@ class _Progress:
 
 def running(anywhere=False):
     """[(pid, name)] of the book's JVM programs alive on this machine, whoever started them:
-    those run from this checkout's jars (.kafka/libs), or from any checkout with anywhere=True."""
+    those run from this checkout's .kafka folder (its jars or classes), or from any checkout
+    with anywhere=True."""
     found = []
-    here = str(settings.LIBS_DIR)
+    here = str(settings.STATE_DIR)
     for proc in Path("/proc").glob("[0-9]*"):
         try:
             args = (proc / "cmdline").read_bytes().decode(errors="replace").split("\0")
