@@ -1,19 +1,13 @@
 """Watching a partition's log on disk while the broker deletes or compacts it (4.1.2).
 
-The cells run the real `kafka-dump-log.sh`; this module builds its command line, parses what it
-prints into records, waits on the log cleaner with progress, and draws a log before and after.
+The cells run the real `kafka-dump-log.sh` (read back with kafkabook.dumplog); this module builds its
+command line, waits on the log cleaner with progress, and draws a log before and after.
 """
-import re
 import time
 
 from . import runtime
 from .progress import wait_with_progress  # noqa: F401 (used by the notebook)
 from .waiting import wait_until
-
-_DUMPING = re.compile(r"^Dumping (\S+)")
-_BATCH = re.compile(r"^baseOffset: \d+ .*?deleteHorizonMs: (\S+)")
-_RECORD = re.compile(r"^\| offset: (\d+) .*?valueSize: (-?\d+)")
-_KEY = re.compile(r" key: (.*?)(?: payload: |$)")
 
 
 def dump_command(topic, partition=0, service="kafka"):
@@ -23,32 +17,6 @@ def dump_command(topic, partition=0, service="kafka"):
             if f["name"].endswith(".log")]
     files = ",".join(str(folder / name) for name in logs)
     return f"kafka-dump-log.sh --print-data-log --files {files}"
-
-
-def parse_dump(stdout):
-    """[{'segment', 'offset', 'key', 'value'}] from kafka-dump-log.sh --print-data-log output;
-    `segment` is the base offset in the file name, `value` is None for a tombstone, `horizon` the
-    batch's deleteHorizonMs (set by the cleaner on batches holding tombstones, KIP-534) or None."""
-    records, segment, horizon = [], None, None
-    for line in stdout.splitlines():
-        m = _DUMPING.match(line)
-        if m:
-            segment = int(m.group(1).rsplit("/", 1)[-1].split(".")[0])
-            continue
-        m = _BATCH.match(line)
-        if m:
-            digits = re.search(r"\d+", m.group(1))
-            horizon = int(digits.group(0)) if digits else None
-            continue
-        m = _RECORD.match(line)
-        if m:
-            key = _KEY.search(line)
-            value = line.split(" payload: ", 1)[1] if " payload: " in line else ""
-            records.append({"segment": segment, "offset": int(m.group(1)),
-                            "key": key.group(1) if key else None,
-                            "value": None if int(m.group(2)) < 0 else value,
-                            "horizon": horizon})
-    return records
 
 
 def by_segment(records):

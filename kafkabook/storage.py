@@ -12,12 +12,10 @@ import shutil
 import struct
 import subprocess
 
-from . import runtime, settings
+from . import dumplog, runtime, settings
 from .cli import kafka_sh
 from .errors import InvalidInput
 
-_BATCH = re.compile(r"^baseOffset: (\d+) lastOffset: (\d+) count: (\d+) .*?producerId: (-?\d+) "
-                    r"producerEpoch: (-?\d+) .*?position: (\d+) CreateTime: (-?\d+) size: (\d+) .*?crc: (\d+)")
 
 
 def _docker():
@@ -77,46 +75,26 @@ def dump_log(topic, partition, segment=None, data=True, service="kafka"):
 
 
 def batches(result):
-    """The record batches of a dump-log result: [{base_offset, last_offset, count, producer_id, ...}]."""
-    rows = []
-    for line in result.lines:
-        m = _BATCH.match(line)
-        if m:
-            keys = ("base_offset", "last_offset", "count", "producer_id", "producer_epoch", "position",
-                    "create_time", "size", "crc")
-            rows.append(dict(zip(keys, map(int, m.groups()))))
-    return rows
-
-
-_FIELD = re.compile(r"(\w+): (\[[^\]]*\]|\S+)")
+    """The record batches of a dump-log result: [{base_offset, last_offset, count, producer_id, ...}]
+    (dumplog.batches with the header fields this chapter prints, in snake_case)."""
+    names = {"baseOffset": "base_offset", "lastOffset": "last_offset", "count": "count",
+             "producerId": "producer_id", "producerEpoch": "producer_epoch", "position": "position",
+             "CreateTime": "create_time", "size": "size", "crc": "crc"}
+    return [{new: b[old] for old, new in names.items() if old in b} for b in dumplog.batches(result)]
 
 
 def dump_records(result):
-    """The record lines of `kafka-dump-log.sh --print-data-log` as dicts.
+    """The record lines of `kafka-dump-log.sh --print-data-log` as dicts (from dumplog.records).
 
     Keys: offset, timestamp_type, timestamp, keySize, valueSize, headerKeys (list), key, payload.
     key/payload are the rest of the line as printed (strings).
     """
     rows = []
-    for line in result.lines:
-        if not line.lstrip().startswith("| offset:"):
-            continue
-        head, _, rest = line.partition(" key: ") if " key: " in line else (line, "", "")
-        if " payload: " in (rest or head):
-            if rest:
-                key, _, payload = rest.partition(" payload: ")
-            else:
-                head, _, payload = head.partition(" payload: ")
-                key = None
-        else:
-            key, payload = (rest or None), None
-        fields = dict(_FIELD.findall(head))
-        kind = "LogAppendTime" if "LogAppendTime" in fields else "CreateTime"
-        rows.append({"offset": int(fields["offset"]), "timestamp_type": kind,
-                     "timestamp": int(fields[kind]), "keySize": int(fields["keySize"]),
-                     "valueSize": int(fields["valueSize"]),
-                     "headerKeys": [k for k in fields.get("headerKeys", "[]")[1:-1].split(",") if k],
-                     "key": key, "payload": payload})
+    for r in dumplog.records(result):
+        kind = "LogAppendTime" if "LogAppendTime" in r else "CreateTime"
+        rows.append({"offset": r["offset"], "timestamp_type": kind, "timestamp": r[kind],
+                     "keySize": r["keySize"], "valueSize": r["valueSize"],
+                     "headerKeys": r.get("headerKeys", []), "key": r["key"], "payload": r["payload"]})
     return rows
 
 

@@ -1,6 +1,5 @@
 """Plumbing for the transaction notebooks: reading with an isolation level, the dump-log of a
 partition, a consume-transform-produce app run (and killed) as a separate process."""
-import re
 import signal
 import subprocess
 import sys
@@ -80,30 +79,6 @@ def settle_transactional_id(transactional_id, bootstrap=BOOTSTRAP):
 def first_segment(topic, partition=0, service="kafka"):
     """Path of the partition's first segment file (what kafka-dump-log.sh --files takes)."""
     return runtime.partition_dir(topic, partition, service) / "00000000000000000000.log"
-
-
-_FIELD = re.compile(r"(\w+): (\S+)")
-
-
-def dump_batches(stdout):
-    """Parse kafka-dump-log.sh --print-data-log output into batches:
-    [{'baseOffset': 0, ..., 'isControl': False, 'records': [{'offset': 0, ...}]}]."""
-    batches = []
-    for line in stdout.splitlines():
-        if line.startswith("baseOffset:"):
-            batches.append({**{k: _value(v) for k, v in _FIELD.findall(line)}, "records": []})
-        elif line.startswith("| offset:") and batches:
-            batches[-1]["records"].append({k: _value(v) for k, v in _FIELD.findall(line)})
-    return batches
-
-
-def _value(text):
-    if text in ("true", "false"):
-        return text == "true"
-    try:
-        return int(text)
-    except ValueError:
-        return text
 
 
 def run_app(script, *args, kill_at=None, timeout=60):

@@ -7,10 +7,10 @@ from collections import Counter
 from kafka.admin import ConfigResource, ConfigResourceType
 
 from conftest import notebook_fixture
-from kafkabook import cleaner, kafka_sh, runtime
+from kafkabook import cleaner, dumplog, kafka_sh, runtime
 from kafkabook.connection import admin_client, producer
 from kafkabook.topics import beginning_offsets, end_offsets, read_all
-from kafkabook.txn import committed_offset, dump_batches, end_offset, first_segment, read_isolated
+from kafkabook.txn import committed_offset, end_offset, first_segment, read_isolated
 
 
 # ======================================================================
@@ -32,7 +32,7 @@ def _error_names(tb, tag="raises-exception"):
 
 
 def _dump(topic, partition=0):
-    return cleaner.parse_dump(kafka_sh(cleaner.dump_command(topic, partition)).stdout)
+    return dumplog.records(kafka_sh(cleaner.dump_command(topic, partition)).stdout)
 
 
 # ---------------------------------------------------------------- 4.1.2 토픽 정리 정책
@@ -297,11 +297,11 @@ def test_txn_control_records_take_the_skipped_offsets(nb_txn):
     gaps = sorted(set(range(hw)) - set(offsets))
     assert gaps[:3] == [2, 5, 8] and nb_txn.value("gaps") == [2, 5]
     dump = kafka_sh(f"kafka-dump-log.sh --print-data-log --files {first_segment('txn-demo')}")
-    markers = {r["offset"]: r["endTxnMarker"] for b in dump_batches(dump.stdout) if b["isControl"]
+    markers = {r["offset"]: r["endTxnMarker"] for b in dumplog.batches(dump.stdout) if b["isControl"]
                for r in b["records"]}
     assert set(markers) == set(gaps)
     assert [markers[2], markers[5], markers[8]] == ["COMMIT", "ABORT", "COMMIT"]
-    assert all(b["isTransactional"] for b in dump_batches(dump.stdout))
+    assert all(b["isTransactional"] for b in dumplog.batches(dump.stdout))
     assert "endTxnMarker: ABORT" in nb_txn.value("dump.stdout")
 
 
@@ -333,7 +333,7 @@ def test_txn_transaction_version_feature_is_read_from_the_broker(nb_txn):
     assert list(finalized) == [2, 2] == nb_txn.value("list(txn_feature['finalized'])")
     # kafka-python 3.0.12 speaks transactions v1: the markers keep the data batches' epoch
     dump = kafka_sh(f"kafka-dump-log.sh --print-data-log --files {first_segment('txn-demo')}")
-    batches = dump_batches(dump.stdout)
+    batches = dumplog.batches(dump.stdout)
     demo = [b for b in batches if b["baseOffset"] <= 8]              # demo-app: c1 .. the COMMIT after open-2
     assert len({b["producerId"] for b in demo}) == 1 and len({b["producerEpoch"] for b in demo}) == 1
     assert [b["isControl"] for b in demo] == [False, True, False, True, False, True]
@@ -429,7 +429,7 @@ nb_idem = notebook_fixture("ch04/02_2_idempotent_producer.ipynb")
 
 
 def _batches(topic):
-    return dump_batches(kafka_sh(f"kafka-dump-log.sh --print-data-log --files {first_segment(topic)}").stdout)
+    return dumplog.batches(kafka_sh(f"kafka-dump-log.sh --print-data-log --files {first_segment(topic)}").stdout)
 
 
 def test_idem_producer_id_epoch_and_sequences_on_disk(nb_idem):
