@@ -287,6 +287,7 @@ def wait_ready(services=settings.SINGLE, timeout=120):
     The metadata may list a freshly started node while it is still fenced and not yet listening;
     a client that then picks it gets ECONNREFUSED. So the client ports are checked too.
     """
+    services = _names(services)
     bootstrap = settings.bootstrap_for(services)
     want = sorted(int(settings.node_properties(s)["node.id"]) for s in services)
 
@@ -301,20 +302,27 @@ def wait_ready(services=settings.SINGLE, timeout=120):
     return bootstrap
 
 
+def _names(services):
+    """A node name or a sequence of them ('kafka' alone must not be read as 'k', 'a', ...)."""
+    return (services,) if isinstance(services, str) else tuple(services)
+
+
 def start(services=settings.SINGLE, timeout=180):
     """Start the nodes (if not running) and wait until all answer; returns the bootstrap string."""
+    services = _names(services)
     for s in services:
         node(s).start()
     return wait_ready(services, timeout)
 
 
 def stop(services=settings.SINGLE):
-    for s in services:
+    """Stop the nodes (a name or a sequence of names)."""
+    for s in _names(services):
         node(s).stop()
 
 
 def status(services=settings.SINGLE):
-    return {s: node(s).is_running() for s in services}
+    return {s: node(s).is_running() for s in _names(services)}
 
 
 def kill(service):
