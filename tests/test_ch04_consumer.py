@@ -98,3 +98,72 @@ def test_thread_exercise_checker(nb_threads):
     tb.execute_cell(_cell_index(tb, "EXERCISE, EX_GROUP ="))     # start the exercise over
     assert _judge(tb, RIGHT) == "정답"
     assert workers.committed("mt-exercise-group") == end_offsets("mt-exercise")
+
+
+# ---------------------------------------------------------------- 4.3.2 컨슈머 랙
+
+nb_lag = notebook_fixture("ch04/03_2_lag.ipynb")
+
+
+def test_three_lag_readings_agree_within_the_records_produced_between(nb_lag):
+    tb = nb_lag
+    r = tb.value("readings")
+    metric, admin, cli = r["records-lag-max"], r["관리자 API"], r["kafka-consumer-groups.sh"]
+    assert metric["커밋"] == admin["커밋"] == cli["커밋"] == 300
+    assert metric["랙"] > 0
+    # read in this order while the producer kept sending: the ends only grow ...
+    assert tb.value("end_before") <= metric["끝"] <= admin["끝"] <= cli["끝"]
+    # ... and the lags differ by exactly the records produced between the readings
+    for a, b in ((metric, admin), (admin, cli), (metric, cli)):
+        assert b["랙"] - a["랙"] == b["끝"] - a["끝"]
+    assert workers.committed("lag-three-group") == {0: 300}
+    assert end_offsets("lag-three-ways")[0] >= cli["끝"]
+
+
+def test_slow_consumer_fell_behind_and_the_final_lag_is_zero(nb_lag):
+    tb = nb_lag
+    lags = tb.value("lags")
+    assert tb.value("final_lag") == 0 == lags[-1]
+    assert max(lags) >= 100
+    assert workers.committed("lag-watch-group") == end_offsets("lag-watch")
+
+
+def test_burrow_rules_applied_to_the_samples(nb_lag):
+    tb = nb_lag
+    assert tb.value("status") == "WARN" and tb.value("group_state") == "WARN"
+    seq = [v for _, v in tb.value("verdicts")]
+    assert "WARN" in seq and seq[-1] == "OK"
+    assert seq.index("WARN") < len(seq) - 1 - seq[::-1].index("OK")
+    assert tb.value("stall[:2]") == ["STALL", "ERR"]
+    assert tb.value("stop[:2]") == ["STOP", "ERR"]
+
+
+def test_burrow_evaluator_follows_the_rules():
+    from kafkabook.lag import Entry, partition_status
+    moving = [Entry(1000 * i, 10 * i, 5 + i) for i in range(10)]
+    assert partition_status(moving, 14, 9500) == "WARN"
+    assert partition_status(moving[:5] + [Entry(5000, 45, 3)] + moving[6:], 14, 9500) == "OK"
+    assert partition_status(moving, 0, 9500) == "OK"
+    assert partition_status([Entry(1000 * i, 50, 5 + i) for i in range(10)], 14, 9500) == "STALL"
+    assert partition_status(moving, 14, 20000) == "STOP"
+    assert partition_status(moving[:3] + [Entry(3000, 0, 9)] + moving[4:], 14, 9500) == "REWIND"
+    assert partition_status(moving[:3] + [Entry(3000, 30, 0)] + moving[4:], 14, 9500) == "OK"
+
+
+def _commit(offset):
+    return f"""
+from kafka.structs import OffsetAndMetadata
+ex_c = KafkaConsumer(bootstrap_servers=BOOTSTRAP, group_id=EX_GROUP,
+                     enable_auto_commit=False)
+ex_c.assign([ex_tp])
+ex_c.commit({{ex_tp: OffsetAndMetadata({offset}, "", -1)}})
+ex_c.close()
+"""
+
+
+def test_lag_exercise_checker(nb_lag):
+    tb = nb_lag
+    assert _judge(tb) == "오답"
+    assert _judge(tb, _commit(70)) == "오답"
+    assert _judge(tb, _commit(75)) == "정답"
+    assert workers.committed("lag-exercise-group") == {0: 75}
