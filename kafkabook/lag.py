@@ -23,6 +23,7 @@ from collections import namedtuple
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import OffsetSpec
+from kafka.errors import CommitFailedError, RebalanceInProgressError
 from kafka.structs import OffsetAndMetadata
 
 from .connection import admin_client
@@ -92,11 +93,14 @@ class SlowConsumer(threading.Thread):
                 now = str(int(time.time() * 1000))
                 offsets = {tp: OffsetAndMetadata(c.position(tp), now, -1) for tp in c.assignment()}
                 if offsets:
-                    c.commit(offsets)
+                    try:
+                        c.commit(offsets)
+                    except (CommitFailedError, RebalanceInProgressError):
+                        pass        # mid-rebalance: the next poll() joins again, then commits
                 metric = c.metrics().get(METRIC_GROUP, {}).get("records-lag-max")
                 if metric is not None and metric != float("-inf"):   # -inf: nothing recorded yet
                     self.metric = metric
-        except Exception as e:          # shown by stop()
+        except Exception as e:          # raised by watch() and stop()
             self.error = e
         finally:
             c.close()
@@ -131,6 +135,8 @@ def watch(group, topic, until, consumer=None, every=0.5, view=None, timeout=120,
     with admin_client(bootstrap) as admin:
         while True:
             sampled_at = time.monotonic()
+            if consumer is not None and consumer.error is not None:
+                raise consumer.error
             samples.append(sample(admin, group, topic, consumer))
             if view is not None:
                 view.update(samples)
@@ -143,16 +149,6 @@ def watch(group, topic, until, consumer=None, every=0.5, view=None, timeout=120,
             if now - start > timeout:
                 raise TimeoutError(f"{timeout}초 안에 기다리던 상태가 오지 않았다 (랙 {samples[-1].lag})")
             time.sleep(max(0.05, every - (time.monotonic() - sampled_at)))
-
-
-def for_seconds(seconds):
-    """An `until` for watch(): true once `seconds` have passed since its first call."""
-    start = []
-
-    def done(samples):
-        start.append(start[0] if start else time.monotonic())
-        return time.monotonic() - start[0] >= seconds
-    return done
 
 
 # ---------------------------------------------------------------- Burrow's rules
