@@ -23,7 +23,6 @@ from collections import namedtuple
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import OffsetSpec
-from kafka.errors import CommitFailedError, RebalanceInProgressError
 from kafka.structs import OffsetAndMetadata
 
 from .connection import admin_client
@@ -67,17 +66,19 @@ class SteadyProducer(threading.Thread):
 
 
 class SlowConsumer(threading.Thread):
-    """One consumer of `group` spending `work_ms` on each record and committing after each poll,
-    the commit time in the commit's metadata. `stuck = True`: it pauses its partitions and goes on
-    committing the same offsets. `metric` is its latest records-lag-max."""
+    """A consumer of partition 0 committing for `group`: `work_ms` on each record, a commit after
+    each poll with the commit time in the commit's metadata. `stuck = True`: it pauses its
+    partition and goes on committing the same offset. `metric` is its latest records-lag-max."""
 
     def __init__(self, topic, group, work_ms, bootstrap=BOOTSTRAP):
         super().__init__(daemon=True, name="kafkabook-slow-consumer")
         self.work_ms, self.stuck, self.metric, self.error = work_ms, False, None, None
-        self.consumer = KafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=group,
+        self.consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=group,
                                       client_id="slow-consumer", auto_offset_reset="earliest",
-                                      enable_auto_commit=False, max_poll_records=10,
-                                      heartbeat_interval_ms=1000)
+                                      enable_auto_commit=False, max_poll_records=10)
+        # assign(), not subscribe(): only the group's commits matter here, and kafka-python 3.0.12
+        # can lose a lone member's rejoin after a fresh topic's metadata arrives (see groups.py)
+        self.consumer.assign([TopicPartition(topic, 0)])
         self.stopped = threading.Event()
         self.start()
 
@@ -93,10 +94,7 @@ class SlowConsumer(threading.Thread):
                 now = str(int(time.time() * 1000))
                 offsets = {tp: OffsetAndMetadata(c.position(tp), now, -1) for tp in c.assignment()}
                 if offsets:
-                    try:
-                        c.commit(offsets)
-                    except (CommitFailedError, RebalanceInProgressError):
-                        pass        # mid-rebalance: the next poll() joins again, then commits
+                    c.commit(offsets)
                 metric = c.metrics().get(METRIC_GROUP, {}).get("records-lag-max")
                 if metric is not None and metric != float("-inf"):   # -inf: nothing recorded yet
                     self.metric = metric
