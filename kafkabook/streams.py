@@ -90,18 +90,25 @@ class StreamsApp(jvm.JavaProgram):
 
 def start(source, app_id, *args, bootstrap=BOOTSTRAP, name=None, timeout=90,
           wait_for="RUNNING", reset_first=True):
-    """Reset `app_id`, start the Streams app `source` and wait until it is `wait_for`.
+    """Reset `app_id`, compile and start the Streams app `source`, wait until it is `wait_for`.
 
-    Prints the compile + start to RUNNING time; returns the StreamsApp (stop it with .stop()).
+    Prints the seconds taken by javac (0 when cached), by the JVM to print its topology
+    and to reach `wait_for`; returns the StreamsApp (stop it with .stop()).
     """
     if reset_first:
         reset(app_id, bootstrap)
     app = StreamsApp(source, app_id, *args, bootstrap=bootstrap, name=name)
+    t0 = time.monotonic()
+    jvm.javac(app.source)                       # cached by content: ~0 s after the first time
+    app.compile_s = time.monotonic() - t0
     app.start()
     try:
+        app.wait_for_line(re.escape(END), timeout=timeout, quiet=True)
+        app.topology_s = time.monotonic() - app.started_at
         if wait_for:
             took = app.wait_for_state(wait_for, timeout)
-            print(f"{app.name}: 시작부터 {wait_for}까지 {took:.1f}초")
+            print(f"{app.name}: 컴파일 {app.compile_s:.1f}초, JVM 시작부터 토폴로지 출력까지 "
+                  f"{app.topology_s:.1f}초, {wait_for}까지 {took:.1f}초")
     except BaseException:
         app.stop(quiet=True)
         raise
@@ -193,3 +200,31 @@ def unique_app_id(prefix):
     leave its group (KafkaStreams.closeToError, REMAIN_IN_GROUP), so its group lingers until the
     session times out; a fresh id keeps the next run independent of it."""
     return f"{prefix}-{time.time_ns() // 1_000_000}"
+
+
+def check_processor_exercise(input_topic, output_topic, app_id, source="streams/ProcessorFilter.java",
+                             want_inputs=6, want_outputs=2, boundary=5, timeout=90):
+    """The 3.5.2 직접 해보기 checker: reads the reader's input from the broker, runs the Processor-API
+    filter over it (a fresh output topic), reads the output back and judges it."""
+    from .topics import describe as describe_topic, fresh_topic
+    values = [v for recs in by_partition(input_topic).values() for _, v in recs]
+    if not values:
+        return f"아직 {input_topic}에 레코드가 없다."
+    if len(values) != want_inputs:
+        return f"틀렸다. {input_topic}에 레코드가 {len(values)}개 있다. {want_inputs}개여야 한다(준비 셀부터 다시)."
+    fresh_topic(output_topic, partitions=len(describe_topic(input_topic)))
+    expected = expected_filter(input_topic, lambda v: len(v) > boundary)
+    n = sum(map(len, expected.values()))
+    if n:
+        app = start(source, app_id, input_topic, output_topic)
+        try:
+            wait_for_records(output_topic, n, timeout)
+        finally:
+            app.stop(quiet=True)
+    out = [v for recs in by_partition(output_topic).values() for _, v in recs]
+    if len(out) != want_outputs:
+        return f"틀렸다. 프로세서가 {len(out)}개를 내보냈다: {out}. {want_outputs}개여야 한다."
+    if not any(len(v) == boundary for v in values):
+        return (f"거의 맞다. {want_outputs}개가 나왔지만 입력에 길이가 정확히 {boundary}인 값이 없다. "
+                "경계의 값이 어느 쪽으로 가는지도 확인한다.")
+    return f"맞다! 입력 {len(values)}개 중 프로세서가 내보낸 것은 {out}이다."
