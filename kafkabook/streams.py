@@ -16,7 +16,7 @@ import re
 import shutil
 import time
 
-from . import jvm, settings
+from . import jvm, settings, topology
 from .connection import admin_client
 from .consumers import delete_group
 from .settings import BOOTSTRAP
@@ -119,7 +119,9 @@ def describe(app, timeout=60):
     """The app's topology.describe() text, as printed between the marker lines."""
     app.wait_for_line(re.escape(END), timeout=timeout, quiet=True)
     lines = app.lines()
-    return "\n".join(lines[lines.index(BEGIN) + 1:lines.index(END)]) + "\n"
+    body = lines[lines.index(BEGIN) + 1:lines.index(END)]
+    # a log4j message (one or more lines) may come between the markers: keep the topology's own lines
+    return "\n".join(l for l in body if topology.is_topology_line(l)) + "\n"
 
 
 def internal_topics(app_id, bootstrap=BOOTSTRAP):
