@@ -163,6 +163,8 @@ def worker_properties(path=None, group=GROUP, flush_ms=5000, port=PORT, converte
         "offset.flush.interval.ms": flush_ms,
         "listeners": f"http://127.0.0.1:{port}",
         "plugin.path": str(PLUGIN_PATH),
+        # every plugin here ships a ServiceLoader manifest: no reflective scan of 100 jars (KIP-898)
+        "plugin.discovery": "service_load",
         # a killed worker's tasks go back to work after seconds, not after 5 minutes
         "scheduled.rebalance.max.delay.ms": 3000,
         "session.timeout.ms": 6000,
@@ -300,13 +302,25 @@ def internal_records(topic, bootstrap=settings.BOOTSTRAP):
     return [(r.partition, decode(r.key), decode(r.value)) for r in read_all(topic, bootstrap)]
 
 
-def committed_source_offset(connector, bootstrap=settings.BOOTSTRAP):
-    """The last source offset the worker committed for `connector` in connect-offsets (None if none)."""
-    last = None
+def source_offsets(connector, bootstrap=settings.BOOTSTRAP):
+    """{source partition (as JSON text): last committed source offset} of `connector` in connect-offsets.
+    (A key always lands in the same partition of the topic, so the last record per key is the latest.)"""
+    found = {}
     for _, key, value in internal_records("connect-offsets", bootstrap):
-        if isinstance(key, list) and key and key[0] == connector:
-            last = value
-    return last
+        if isinstance(key, list) and len(key) == 2 and key[0] == connector:
+            found[json.dumps(key[1], sort_keys=True)] = value
+    return found
+
+
+def committed_source_offset(connector, bootstrap=settings.BOOTSTRAP, **partition):
+    """The last source offset the worker committed for `connector` (for the source partition
+    given as keywords, e.g. filename=..., if the connector has several); None if none."""
+    offsets = source_offsets(connector, bootstrap)
+    if partition:
+        return offsets.get(json.dumps(partition, sort_keys=True))
+    if len(offsets) > 1:
+        raise ConnectRestError(f"{connector}의 소스 파티션이 여럿이다: {list(offsets)}. 하나를 고른다.")
+    return next(iter(offsets.values()), None)
 
 
 def lines(path):
@@ -453,3 +467,104 @@ def append_lines(path, new_lines):
         f.flush()
         os.fsync(f.fileno())
     return len(lines(path))
+
+
+def lines_within(path, position):
+    """How many whole lines of the file end at or before byte `position` (FileStreamSource's
+    source offset counts what it has read; our lines are ASCII, so characters = bytes)."""
+    data = Path(path).read_bytes()[:position]
+    return data.count(b"\n")
+
+
+def observe(topic, seconds, bootstrap=settings.BOOTSTRAP):
+    """Watch the topic's record count for `seconds` (an observation window, not a wait):
+    return the counts seen, one per half second."""
+    from .topics import end_offsets
+    seen, end = [], time.monotonic() + seconds
+    while time.monotonic() < end:
+        seen.append(sum(end_offsets(topic, bootstrap).values()))
+        time.sleep(0.5)
+    return seen
+
+
+def value_counts(topic, bootstrap=settings.BOOTSTRAP):
+    """{value: how many times it is in the topic} (values decoded as UTF-8)."""
+    from collections import Counter
+    from .topics import read_all
+    return Counter(r.value.decode() for r in read_all(topic, bootstrap))
+
+
+def wait_for_offset(connector, field, value, timeout=60, bootstrap=settings.BOOTSTRAP):
+    """Wait until connect-offsets holds a source offset of `connector` (any source partition)
+    whose `field` is `value` (the worker flushes offsets every offset.flush.interval.ms).
+    Returns the seconds waited."""
+    progress, start = _Progress(False), time.monotonic()
+    while True:
+        last = list(source_offsets(connector, bootstrap).values())
+        waited = time.monotonic() - start
+        if any(o and o.get(field) == value for o in last):
+            progress.update(f"connect-offsets: {connector}의 {field}={value} ({waited:.1f}초)")
+            return waited
+        if waited > timeout:
+            raise ConnectRestError(f"{timeout}초 안에 {connector}의 오프셋 {field}={value}가 "
+                                   f"connect-offsets에 커밋되지 않았다 (지금: {last}).")
+        progress.update(f"기다리는 중: connect-offsets에 {connector}의 {field}={value} ... "
+                        f"지금 {last} ({waited:.0f}초)")
+        time.sleep(0.5)
+
+
+def target_state(connector, bootstrap=settings.BOOTSTRAP):
+    """What connect-configs says about `connector`: None if it was never created or was deleted,
+    else the target state last written (STARTED if none was written: TargetState.STARTED)."""
+    exists, state = False, "STARTED"
+    for _, key, value in internal_records("connect-configs", bootstrap):
+        if key == f"connector-{connector}":
+            exists, state = value is not None, "STARTED"
+        elif key == f"target-state-{connector}" and value is not None:
+            state = value.get("state.v2") or value.get("state")
+    return state if exists else None
+
+
+def check_pause_exercise(connector, topic, path, bootstrap=settings.BOOTSTRAP):
+    """The 직접 해보기 of 3.6.1, judged from the broker: connect-configs must hold `connector`
+    with target state PAUSED, and the topic must hold fewer records than the file has lines."""
+    from .topics import end_offsets
+    state = target_state(connector, bootstrap)
+    in_topic = sum(end_offsets(topic, bootstrap).values())
+    in_file = len(lines(path))
+    if state is None:
+        return f"틀렸다. connect-configs에 커넥터 {connector}가 없다. 지우지 말고 멈춰야 한다."
+    if state == "STARTED":
+        return (f"아직이다. connect-configs에 적힌 {connector}의 목표 상태는 STARTED(실행)이다 "
+                f"(파일 {in_file}줄, 토픽 {in_topic}개).")
+    if state != "PAUSED":
+        return (f"틀렸다. 목표 상태가 {state}이다. 태스크와 그 설정까지 내리는 요청이 아니라, "
+                "태스크를 살려 둔 채 쉬게 하는 요청을 쓴다.")
+    if in_file <= in_topic:
+        return (f"절반만 맞다. {connector}는 PAUSED이지만 파일({in_file}줄)에 토픽({in_topic}개)보다 "
+                "많은 줄이 아직 없다. 파일에 줄을 더해 본다.")
+    return (f"맞다! connect-configs의 목표 상태는 PAUSED이고, 파일은 {in_file}줄인데 "
+            f"토픽에는 {in_topic}개만 있다.")
+
+
+def check_envelope_exercise(topic, text, bootstrap=settings.BOOTSTRAP):
+    """The 직접 해보기 of 3.6.2, judged from the broker: the topic's last record must be what a
+    JsonConverter with schemas.enable=true reads as the string `text` (a JSON envelope whose
+    schema is a string schema and whose payload is `text`)."""
+    from .topics import read_all
+    records = read_all(topic, bootstrap)
+    if not records:
+        return f"아직 {topic}에 레코드가 없다."
+    raw = records[-1].value
+    try:
+        doc = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, AttributeError):
+        return f"틀렸다. 마지막 레코드 {raw[:60]!r}는 UTF-8 JSON이 아니다."
+    if not isinstance(doc, dict) or set(doc) != {"schema", "payload"}:
+        return f"틀렸다. 값이 schema와 payload 두 필드만 가진 JSON 객체가 아니다: {raw[:80]!r}"
+    schema = doc["schema"]
+    if not isinstance(schema, dict) or schema.get("type") != "string":
+        return f"틀렸다. schema가 문자열 스키마가 아니다: {schema!r}"
+    if doc["payload"] != text:
+        return f"틀렸다. payload가 {doc['payload']!r}이다."
+    return f"맞다! 마지막 레코드 {raw.decode()}는 JsonConverter가 문자열 {text!r}로 읽는다."
