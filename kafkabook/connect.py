@@ -130,6 +130,23 @@ def wait_for_state(name, state="RUNNING", tasks=1, timeout=60, url=URL):
         time.sleep(0.3)
 
 
+def wait_for_task_failure(name, timeout=60, url=URL):
+    """Wait until a task of `name` is FAILED; return the error trace the status API reports for it."""
+    progress, start = _Progress(False), time.monotonic()
+    while True:
+        s = rest("GET", f"/connectors/{name}/status", url=url)
+        failed = [t for t in s["tasks"] if t["state"] == "FAILED"]
+        waited = time.monotonic() - start
+        if failed:
+            progress.update(f"{name}: 태스크 {failed[0]['id']}가 FAILED ({waited:.1f}초)")
+            return failed[0].get("trace", "")
+        if waited > timeout:
+            raise ConnectRestError(f"{timeout}초 동안 {name}의 태스크가 실패하지 않았다: "
+                                   f"{[t['state'] for t in s['tasks']]}")
+        progress.update(f"기다리는 중: {name}의 태스크 상태 {[t['state'] for t in s['tasks']]} ({waited:.0f}초)")
+        time.sleep(0.3)
+
+
 def wait_until_gone(name, timeout=30, url=URL):
     """Wait until GET /connectors no longer lists `name` (a DELETE finishes asynchronously)."""
     deadline = time.monotonic() + timeout
