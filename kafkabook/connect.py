@@ -218,6 +218,7 @@ class Worker:
         self.properties, self.name, self.url = Path(properties), name, url
         self.program = None
         self.ready_s = None
+        self.stages = []
 
     def start(self, timeout=180):
         """Start the JVM and wait until the worker is ready (REST answers, group joined)."""
@@ -233,8 +234,10 @@ class Worker:
         return self
 
     def wait_ready(self, timeout=180):
-        """Wait for GET /health = 200 and GET /connectors = 200; show each state met on the way."""
+        """Wait for GET /health = 200 and GET /connectors = 200; show the state while waiting and
+        keep each new state met on the way in self.stages as (seconds, state)."""
         progress, start = _Progress(False), self.program.started_at
+        self.stages = []
         while True:
             waited = time.monotonic() - start
             if not self.program.alive:
@@ -242,22 +245,27 @@ class Worker:
             health, body = _status_code("/health", self.url)
             if health == 200:
                 listed, _ = _status_code("/connectors", self.url)
+                state = f"GET /health → 200 {body}, GET /connectors → {listed}"
                 if listed == 200:
-                    progress.update(f"워커 준비 완료 ({waited:.1f}초): GET /health → 200 {body}, "
-                                    "GET /connectors → 200")
+                    self._stage(waited, state)
+                    progress.update(f"워커 준비 완료 ({waited:.1f}초): {state}")
                     return waited
-                state = f"/health 200, /connectors {listed}"
             elif health is None:
                 state = "REST 서버가 아직 답하지 않는다"
             elif body.lstrip().startswith("<"):
-                state = f"/health {health} (REST 자원을 아직 등록하기 전)"
+                state = f"GET /health → {health} (REST 자원을 아직 등록하기 전)"
             else:
-                state = f"/health {health} {body[:160]}"
+                state = f"GET /health → {health} {body[:160]}"
+            self._stage(waited, state)
             if waited > timeout:
                 raise ConnectRestError(f"{timeout}초 안에 워커가 준비되지 않았다 ({state}).\n"
                                        f"로그: {_relative(self.program.log_path)}")
             progress.update(f"기다리는 중: 커넥트 워커 ({waited:.0f}초) — {state}")
             time.sleep(0.5)
+
+    def _stage(self, waited, state):
+        if not self.stages or self.stages[-1][1] != state:
+            self.stages.append((round(waited, 1), state))
 
     @property
     def pid(self):
@@ -293,12 +301,15 @@ class Worker:
 
 def reset(groups=(), files=()):
     """Start from nothing: delete the internal topics and sink groups an earlier run left,
-    and the connector files named in `files` (relative to .kafka/connect/files)."""
+    the plugins built into plugin.path, and the connector files named in `files`
+    (relative to .kafka/connect/files)."""
     from .consumers import delete_group
     from .topics import delete_topics
     delete_topics(list(INTERNAL_TOPICS))
     for g in groups:
         delete_group(g)
+    shutil.rmtree(PLUGIN_PATH, ignore_errors=True)
+    PLUGIN_PATH.mkdir(parents=True, exist_ok=True)
     FILES.mkdir(parents=True, exist_ok=True)
     for f in files:
         (FILES / f).unlink(missing_ok=True)
