@@ -134,7 +134,12 @@ def wait_for_task_failure(name, timeout=60, url=URL):
     """Wait until a task of `name` is FAILED; return the error trace the status API reports for it."""
     progress, start = _Progress(False), time.monotonic()
     while True:
-        s = rest("GET", f"/connectors/{name}/status", url=url)
+        try:
+            s = rest("GET", f"/connectors/{name}/status", url=url)
+        except ConnectRestError as e:           # not written yet (404) or a rebalance (409)
+            if e.status not in (404, 409):
+                raise
+            s = {"tasks": []}
         failed = [t for t in s["tasks"] if t["state"] == "FAILED"]
         waited = time.monotonic() - start
         if failed:
