@@ -56,12 +56,24 @@ _MEANING = {
 }
 
 
-def rest(method, path, body=None, url=URL, timeout=30):
+def rest(method, path, body=None, url=URL, timeout=30, rebalance_wait=30):
     """Call the worker's REST API; return the decoded JSON answer (None for an empty one).
 
     An error status raises ConnectRestError whose message says in Korean what the status
-    means, followed by the worker's own error message, unchanged.
+    means, followed by the worker's own error message, unchanged. 409 (the worker group is
+    about to rebalance, nothing was done) is asked again for up to `rebalance_wait` seconds.
     """
+    deadline = time.monotonic() + rebalance_wait
+    while True:
+        try:
+            return _rest_once(method, path, body, url, timeout)
+        except ConnectRestError as e:
+            if e.status != 409 or time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
+def _rest_once(method, path, body, url, timeout):
     data = json.dumps(body).encode() if body is not None else None
     req = urllib.request.Request(url + path, data=data, method=method,
                                  headers={"Content-Type": "application/json",

@@ -179,7 +179,7 @@ def test_converters_store_the_bytes_shown(nb_sink):
 
 
 def test_bad_configs_get_the_workers_real_errors_and_leave_nothing(nb_sink):
-    missing = _outputs_text(nb_sink, '"no-file-sink"')
+    missing = _outputs_text(nb_sink, '{"name": "no-file-sink", "config"')
     assert "ConnectRestError" in missing and "HTTP 400" in missing
     assert 'Missing required configuration "file" which has no default value' in missing
     typo = _outputs_text(nb_sink, '"typo-sink"')
