@@ -185,7 +185,7 @@ def test_bad_configs_get_the_workers_real_errors_and_leave_nothing(nb_sink):
     typo = _outputs_text(nb_sink, '"typo-sink"')
     assert "ConnectRestError" in typo and "SingleFileSinkConector" in typo
     assert "Failed to find any class that implements Connector" in typo
-    failed = _outputs_text(nb_sink, '"json-sink"')
+    failed = _outputs_text(nb_sink, 'wait_for_task_failure("json-sink")')
     assert "FAILED" in failed and 'schemas.enable requires "schema" and "payload"' in failed
     keys = {k for _, k, _ in connect.internal_records("connect-configs")}
     assert not {"connector-no-file-sink", "connector-typo-sink"} & keys
