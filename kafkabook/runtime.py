@@ -14,7 +14,7 @@ import tempfile
 from functools import lru_cache
 from pathlib import Path
 
-from . import settings
+from . import cds, settings
 from .connection import check_broker, port_open
 from .errors import RuntimeSetupError
 from .waiting import wait_until
@@ -22,8 +22,12 @@ from .waiting import wait_until
 POM = Path(__file__).parent / "kafka" / "pom.xml"
 SERVER_LOG4J = Path(__file__).parent / "kafka" / "log4j2-server.properties"
 TOOLS_LOG4J = Path(__file__).parent / "kafka" / "log4j2-tools.properties"
+#: the broker is a server: G1, as kafka-run-class.sh sets KAFKA_JVM_PERFORMANCE_OPTS
 JVM_OPTS = ["-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20", "-XX:InitiatingHeapOccupancyPercent=35",
             "-Djava.awt.headless=true"]
+#: a CLI tool lives a second: the C1 compiler only (no C2 compiles it would never use) and the serial GC
+#: (no G1 threads and regions to set up); cli.py keeps JVM_OPTS for tools that measure throughput
+QUICK_OPTS = ["-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Djava.awt.headless=true"]
 
 
 @lru_cache(maxsize=1)
@@ -45,7 +49,7 @@ def check_java():
     java = shutil.which("java")
     if not java:
         raise RuntimeSetupError("java를 찾을 수 없습니다. Java 17 이상을 설치하세요 (예: apt-get install openjdk-17-jre-headless).")
-    out = subprocess.run([java, "-version"], capture_output=True, text=True).stderr
+    out = cds.java_identity(java)           # `java -version`, run once per process
     version = out.split('"')[1] if '"' in out else "0"
     major = int(version.split(".")[0] if not version.startswith("1.") else 1)
     if major < 17:
@@ -79,15 +83,28 @@ def ensure_jars(quiet=False):
     return settings.LIBS_DIR
 
 
+def server_jars(libs=None):
+    """The broker and tools jars in classpath order: everything but connect-file, as kafka-run-class.sh does."""
+    libs = settings.LIBS_DIR if libs is None else libs
+    return sorted(p for p in libs.glob("*.jar") if not p.name.startswith("connect-file"))
+
+
 def classpath():
-    """The broker and tools classpath: everything but connect-file, as kafka-run-class.sh does."""
-    jars = sorted(p for p in ensure_jars(quiet=True).glob("*.jar") if not p.name.startswith("connect-file"))
-    return os.pathsep.join(str(p) for p in jars)
+    """The broker and tools classpath (the CDS archives are keyed by it)."""
+    return os.pathsep.join(str(p) for p in server_jars(ensure_jars(quiet=True)))
 
 
-def java_command(main_class, args, heap=("-Xmx256M",), log4j=TOOLS_LOG4J, extra=()):
-    return [check_java(), *heap, *JVM_OPTS, f"-Dlog4j2.configurationFile={log4j}", *extra,
-            "-cp", classpath(), main_class, *args]
+def java_command(main_class, args, heap=("-Xmx256M",), log4j=TOOLS_LOG4J, extra=(), role="tools", quick=None,
+                 use_cds=True):
+    """The java command line for a tool (role "tools") or a node (role "broker").
+
+    quick: QUICK_OPTS instead of JVM_OPTS (default: for tools). use_cds: map the role's CDS archive if there is one.
+    """
+    java, cp = check_java(), classpath()
+    quick = role == "tools" if quick is None else quick
+    shared = cds.options(role, java, cp) if use_cds else []
+    return [java, *heap, *(QUICK_OPTS if quick else JVM_OPTS), *shared, f"-Dlog4j2.configurationFile={log4j}",
+            *extra, "-cp", cp, main_class, *args]
 
 
 # ---------------------------------------------------------------- one node
@@ -159,7 +176,7 @@ class LocalNode:
         self._format()
         self.logs_dir.mkdir(parents=True, exist_ok=True)
         cmd = java_command("kafka.Kafka", [str(self.config)], heap=settings.heap_opts(self.service),
-                           log4j=SERVER_LOG4J, extra=[f"-Dkafka.logs.dir={self.logs_dir}"])
+                           log4j=SERVER_LOG4J, role="broker", extra=[f"-Dkafka.logs.dir={self.logs_dir}"])
         with open(self.logs_dir / "stdout.log", "ab") as out:
             proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                     start_new_session=True, cwd=self.dir)
