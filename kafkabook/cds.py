@@ -7,7 +7,8 @@ from disk (-XX:SharedArchiveFile). `ensure()` (called by `python -m kafkabook ja
 by every ./run command) builds one archive per role once per classpath and JDK:
 
 - tools: a `kafka-topics.sh --create` run (the CLI tools)
-- programs: a `kafka-console-consumer.sh` run (book programs: producers, consumers)
+- programs: kafka/CdsWarmup.java (an admin client, a producer, a consumer in a group: what book
+  programs do; a JRE without the source launcher's compiler: a `kafka-console-consumer.sh` run)
 - broker: a broker (kafka.Kafka) that served those two, stopped with SIGTERM
 
 all against a throwaway single-node broker on free ports. `options(role, classpath)` gives
@@ -34,6 +35,8 @@ from pathlib import Path
 from . import settings
 
 CDS_DIR = settings.STATE_DIR / "cds"
+WARMUP = Path(__file__).parent / "kafka" / "CdsWarmup.java"
+PROGRAMS_LOG4J = Path(__file__).parent / "kafka" / "log4j2-programs.properties"
 ROLES = ("tools", "programs", "broker")
 #: -Xlog:cds*=off: a mismatching archive would otherwise print a warning on stdout, into the tool's output
 USE = ["-Xshare:auto", "-Xlog:cds*=off"]
@@ -192,12 +195,17 @@ def _build(java, classpath, roles, quiet):
         topic = "kafkabook.cds"
         tool("org.apache.kafka.tools.TopicCommand", ["--create", "--topic", topic, "--partitions", "1",
                                                      "--replication-factor", "1"], role="tools")
-        _say(f"  tools 아카이브 ({time.monotonic() - began:.0f}초)", quiet)
+        _say(f"  tools 아카이브 (토픽 생성, {time.monotonic() - began:.0f}초)", quiet)
         if "programs" in roles:
-            tool("org.apache.kafka.tools.ConsoleProducer", ["--topic", topic], stdin="cds\n")
-            tool("org.apache.kafka.tools.consumer.ConsoleConsumer",
-                 ["--topic", topic, "--group", "kafkabook.cds", "--from-beginning", "--max-messages", "1",
-                  "--timeout-ms", "30000"], role="programs")
+            warmup = [java, "-Xmx192m", f"-Dlog4j2.configurationFile={PROGRAMS_LOG4J}", *dump("programs"),
+                      "-cp", classpath, str(WARMUP), bootstrap, topic]
+            done = subprocess.run(warmup, capture_output=True, text=True, timeout=180)
+            if done.returncode != 0:                  # a JRE has no compiler for the source launcher
+                dumps["programs"].unlink(missing_ok=True)
+                tool("org.apache.kafka.tools.ConsoleProducer", ["--topic", topic], stdin="cds\n")
+                tool("org.apache.kafka.tools.consumer.ConsoleConsumer",
+                     ["--topic", topic, "--group", "kafkabook.cds", "--from-beginning", "--max-messages", "1",
+                      "--timeout-ms", "30000"], role="programs")
             _say(f"  programs 아카이브 ({time.monotonic() - began:.0f}초)", quiet)
     finally:
         if broker is not None and broker.poll() is None:
