@@ -84,10 +84,10 @@ def options(role, java, classpath):
     return [*USE, f"-XX:SharedArchiveFile={path}"]
 
 
-def missing(java, classpath):
+def missing(java, classpath, roles=ROLES):
     """The roles without a (built or failed) archive for this java and classpath."""
     out = []
-    for role in ROLES:
+    for role in roles:
         path = archive_path(role, java, classpath)
         if path is not None and not path.exists() and not path.with_suffix(".failed").exists():
             out.append(role)
@@ -115,8 +115,8 @@ def _valid(java, archive, classpath):
     return done.returncode == 0
 
 
-def ensure(quiet=False):
-    """Build the archives that are missing for the current jars and java; never raises.
+def ensure(quiet=False, roles=ROLES):
+    """Build the archives of `roles` that are missing for the current jars and java; never raises.
 
     Returns {role: Path} of the archives in place afterwards.
     """
@@ -127,7 +127,7 @@ def ensure(quiet=False):
     except Exception as e:                       # no java or jars: nothing to archive
         _say(f"CDS 아카이브를 건너뜁니다: {e}", quiet)
         return {}
-    todo = missing(java, classpath)
+    todo = missing(java, classpath, roles)
     if todo:
         CDS_DIR.mkdir(parents=True, exist_ok=True)
         with open(CDS_DIR / ".lock", "w") as lock:
@@ -135,7 +135,7 @@ def ensure(quiet=False):
                 fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:                      # another process builds them right now
                 return {}
-            todo = missing(java, classpath)
+            todo = missing(java, classpath, roles)
             if todo:
                 try:
                     _build(java, classpath, todo, quiet)
