@@ -6,11 +6,14 @@ KAFKABOOK_RUNTIME=local|docker chooses; by default Docker is used when an engine
 """
 import hashlib
 import os
+import re
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 from functools import lru_cache
 from pathlib import Path
 
@@ -68,19 +71,65 @@ def ensure_jars(quiet=False):
         raise RuntimeSetupError("mvn(Maven)을 찾을 수 없습니다. Maven을 설치하거나 Docker로 실행하세요.")
     settings.STATE_DIR.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="libs-", dir=settings.STATE_DIR))
-    cmd = [mvn, "-B", "-q", "-f", str(POM),
+    cmd = [mvn, "-B", "-f", str(POM),
            "org.apache.maven.plugins:maven-dependency-plugin:3.6.1:copy-dependencies",
            "-DincludeScope=runtime", f"-DoutputDirectory={tmp}"]
     if not quiet:
-        print("카프카 4.3.1 jar를 Maven Central에서 받습니다 ...", file=sys.stderr)
-    done = subprocess.run(cmd, capture_output=True, text=True)
-    if done.returncode != 0:
+        print("카프카 4.3.1 jar를 Maven Central에서 받습니다 (처음 한 번, 약 130 MB; ~/.m2가 캐시) ...", file=sys.stderr)
+    returncode, output = _maven_with_progress(cmd, quiet)
+    if returncode != 0:
         shutil.rmtree(tmp, ignore_errors=True)
-        raise RuntimeSetupError("Maven으로 카프카 jar를 받지 못했습니다:\n" + done.stdout[-3000:] + done.stderr[-2000:])
+        raise RuntimeSetupError("Maven으로 카프카 jar를 받지 못했습니다:\n" + output[-5000:])
     shutil.rmtree(settings.LIBS_DIR, ignore_errors=True)
     tmp.rename(settings.LIBS_DIR)
     stamp.write_text(digest)
     return settings.LIBS_DIR
+
+
+_MAVEN_LINE = re.compile(r"(Downloading|Downloaded) from [^:]+: (\S+)(?: \(([\d.]+) (B|kB|MB))?|Copying (\S+) to")
+_UNITS = {"B": 1, "kB": 1e3, "MB": 1e6}
+
+
+def _maven_with_progress(cmd, quiet, every=5.0):
+    """Run Maven, condensing its download lines into one progress line (updated in place on a
+    terminal, a new line every `every` s in a log): files and MB fetched, the file in flight, seconds.
+    Returns (returncode, everything Maven printed)."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    state = {"files": 0, "bytes": 0.0, "copied": 0, "now": "", "lines": []}
+
+    def read():
+        for line in proc.stdout:
+            state["lines"].append(line)
+            m = _MAVEN_LINE.search(line)
+            if not m:
+                continue
+            if m.group(1) == "Downloading":
+                state["now"] = m.group(2).rsplit("/", 1)[-1]
+            elif m.group(1) == "Downloaded":
+                state["files"] += 1
+                state["bytes"] += float(m.group(3) or 0) * _UNITS.get(m.group(4), 1)
+            else:
+                state["copied"] += 1
+                state["now"] = Path(m.group(5)).name
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    began, tty = time.monotonic(), sys.stderr.isatty()
+    step = 1.0 if tty else every
+    while reader.is_alive():
+        reader.join(step)
+        if quiet or not reader.is_alive():
+            break
+        copied = f", .kafka/libs로 복사 {state['copied']}개" if state["copied"] else ""
+        text = (f"  Maven: 파일 {state['files']}개 받음 ({state['bytes'] / 1e6:.0f} MB){copied}, "
+                f"{time.monotonic() - began:.0f}초  {state['now'][:50]}")
+        print(f"\r{text:<110}" if tty else text, end="" if tty else "\n", file=sys.stderr, flush=True)
+    returncode = proc.wait()
+    if not quiet:
+        end = "\n" if tty else ""
+        print(f"{end}  Maven 끝: 파일 {state['files']}개 받음 ({state['bytes'] / 1e6:.0f} MB), "
+              f"jar {state['copied']}개, {time.monotonic() - began:.0f}초", file=sys.stderr, flush=True)
+    return returncode, "".join(state["lines"])
 
 
 def server_jars(libs=None):
