@@ -100,16 +100,16 @@ def pytest_terminal_summary(terminalreporter):
     for nodeid, secs in TEST_TIMES.items():
         module = nodeid.split("::", 1)[0]
         modules[module] = modules.get(module, 0.0) + secs
-    lines = [f"{'module':48} {'seconds':>8}"]
-    lines += [f"{m:48} {s:8.1f}" for m, s in sorted(modules.items(), key=lambda kv: -kv[1])]
-    lines += ["", f"{'notebook (seconds per execution)':48} {'total':>8}  runs"]
-    lines += [f"{nb:48} {sum(t):8.1f}  {' '.join(f'{x:.1f}' for x in t)}"
-              for nb, t in sorted(NOTEBOOK_TIMES.items(), key=lambda kv: -sum(kv[1]))]
-    lines += ["", f"{'test (setup + call + teardown)':100} {'seconds':>8}"]
-    everything = lines + [f"{t:100} {s:8.1f}" for t, s in sorted(TEST_TIMES.items(), key=lambda kv: -kv[1])]
+    mods = [f"{'module':48} {'seconds':>8}"]
+    mods += [f"{m:48} {s:8.1f}" for m, s in sorted(modules.items(), key=lambda kv: -kv[1])]
+    nbs = [f"{'notebook (seconds per execution)':48} {'total':>8}  runs"]
+    nbs += [f"{nb:48} {sum(t):8.1f}  {' '.join(f'{x:.1f}' for x in t)}"
+            for nb, t in sorted(NOTEBOOK_TIMES.items(), key=lambda kv: -sum(kv[1]))]
+    tests = [f"{'test (setup + call + teardown)':100} {'seconds':>8}"]
+    tests += [f"{t:100} {s:8.1f}" for t, s in sorted(TEST_TIMES.items(), key=lambda kv: -kv[1])]
     try:
         TIMES_FILE.parent.mkdir(parents=True, exist_ok=True)
-        TIMES_FILE.write_text("\n".join(everything) + "\n")
+        TIMES_FILE.write_text("\n".join([*mods, "", *nbs, "", *tests]) + "\n")
     except OSError:
         pass
     tr = terminalreporter
@@ -117,11 +117,11 @@ def pytest_terminal_summary(terminalreporter):
     total = sum(TEST_TIMES.values())
     tr.write_line(f"tests {total:.0f} s in all; notebooks {sum(map(sum, NOTEBOOK_TIMES.values())):.0f} s "
                   f"of it ({sum(map(len, NOTEBOOK_TIMES.values()))} executions). Everything: {TIMES_FILE}")
-    for line in lines[:1 + len(modules)]:
+    for line in mods:
         tr.write_line(line)
     if NOTEBOOK_TIMES:
         tr.write_line("")
-        for line in lines[2 + len(modules):2 + len(modules) + 16]:
+        for line in nbs[:21]:
             tr.write_line(line)
     tr.write_line("")
     tr.write_line(f"{'slowest tests':100} {'seconds':>8}")
