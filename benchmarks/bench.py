@@ -11,6 +11,7 @@ The single broker is left running as it was found; the cluster is stopped again 
 import argparse
 import contextlib
 import os
+import resource
 import statistics
 import subprocess
 import time
@@ -93,14 +94,19 @@ def cli_variants(reps):
     """kafka-topics.sh --list, each variant `reps` times, interleaved; the JVM's own wall time."""
     args = ["--bootstrap-server", settings.BOOTSTRAP, "--list"]
     times = {k: [] for k in CLI_VARIANTS}
+    cpu = {k: [] for k in CLI_VARIANTS}
     for _ in range(reps):
         for label, kw in CLI_VARIANTS.items():
             cmd = runtime.java_command("org.apache.kafka.tools.TopicCommand", args, **kw)
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
             times[label].append(timed(lambda: subprocess.run(cmd, capture_output=True, check=True)))
-    base = med(times["plain (JDK CDS only, G1: before)"])
-    print(f"one CLI invocation (kafka-topics.sh --list), median of {reps}, ratio to plain:")
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu[label].append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+    base, cpu_base = med(times["plain (JDK CDS only, G1: before)"]), med(cpu["plain (JDK CDS only, G1: before)"])
+    print(f"one CLI invocation (kafka-topics.sh --list), median of {reps}: wall time, ratio to plain; CPU time, ratio")
     for label, t in times.items():
-        row("  " + label, med(t), base)
+        c = med(cpu[label])
+        print(f"  {label:56} {med(t):7.2f} s  {med(t) / base:5.2f}x   cpu {c:5.2f} s  {c / cpu_base:5.2f}x")
     java = runtime.check_java()
     version = [timed(lambda: subprocess.run([java, "-version"], capture_output=True)) for _ in range(3)]
     row("  java -version, run before every tool before (now once)", med(version))

@@ -17,7 +17,7 @@ the classpath and every jar's size and mtime: a new jar set or another JDK finds
 (the JVM then runs as before) until the next ./run builds one. The JVM checks the same
 things again itself and, with -Xshare:auto, silently ignores an archive that does not match.
 Nothing here ever fails a start: a build that does not work leaves a marker and is not retried
-for that key. KAFKABOOK_CDS=off turns archives off (the benchmark's "before").
+for an hour. KAFKABOOK_CDS=off turns archives off (the benchmark's "before").
 """
 import fcntl
 import hashlib
@@ -84,12 +84,20 @@ def options(role, java, classpath):
     return [*USE, f"-XX:SharedArchiveFile={path}"]
 
 
+def _failed_lately(path, hours=1):
+    """A build of this archive failed in the last `hours` (a marker file): do not try again yet."""
+    try:
+        return time.time() - path.with_suffix(".failed").stat().st_mtime < hours * 3600
+    except OSError:
+        return False
+
+
 def missing(java, classpath, roles=ROLES):
     """The roles without a (built or failed) archive for this java and classpath."""
     out = []
     for role in roles:
         path = archive_path(role, java, classpath)
-        if path is not None and not path.exists() and not path.with_suffix(".failed").exists():
+        if path is not None and not path.exists() and not _failed_lately(path):
             out.append(role)
     return out
 
@@ -110,8 +118,11 @@ def _free_port():
 def _valid(java, archive, classpath):
     """True if the JVM maps `archive` with this classpath (a truncated or foreign file fails here,
     in a throwaway JVM, rather than in a reader's tool)."""
-    done = subprocess.run([java, "-Xshare:on", f"-XX:SharedArchiveFile={archive}", "-cp", classpath,
-                           "-version"], capture_output=True, text=True, timeout=60)
+    try:
+        done = subprocess.run([java, "-Xshare:on", f"-XX:SharedArchiveFile={archive}", "-cp", classpath,
+                               "-version"], capture_output=True, text=True, timeout=120)
+    except (OSError, subprocess.SubprocessError):
+        return False
     return done.returncode == 0
 
 
@@ -121,12 +132,19 @@ def ensure(quiet=False, roles=ROLES):
     Returns {role: Path} of the archives in place afterwards.
     """
     from . import runtime
+    if not enabled():
+        return {}
     try:
         java = runtime.check_java()
         classpath = runtime.classpath()
-    except Exception as e:                       # no java or jars: nothing to archive
+        _ensure(java, classpath, roles, quiet)
+    except Exception as e:                       # no java, no jars, a read-only folder: run without archives
         _say(f"CDS 아카이브를 건너뜁니다: {e}", quiet)
         return {}
+    return {r: p for r in ROLES if (p := archive_path(r, java, classpath)) and p.exists()}
+
+
+def _ensure(java, classpath, roles, quiet):
     todo = missing(java, classpath, roles)
     if todo:
         CDS_DIR.mkdir(parents=True, exist_ok=True)
@@ -134,7 +152,7 @@ def ensure(quiet=False, roles=ROLES):
             try:
                 fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:                      # another process builds them right now
-                return {}
+                return
             todo = missing(java, classpath, roles)
             if todo:
                 try:
@@ -144,8 +162,7 @@ def ensure(quiet=False, roles=ROLES):
                 for role in todo:
                     path = archive_path(role, java, classpath)
                     if not path.exists():
-                        path.with_suffix(".failed").write_text("build failed; delete this file to retry\n")
-    return {r: p for r in ROLES if (p := archive_path(r, java, classpath)) and p.exists()}
+                        path.with_suffix(".failed").write_text("build failed; retried after an hour\n")
 
 
 def _build(java, classpath, roles, quiet):
