@@ -119,17 +119,25 @@ def cli_variants(reps):
         print(f"  classes loaded, {label}: {len(loads)}, {shared} of them mapped from CDS archives")
 
 
+def cpu_seconds(pid):
+    """user + system CPU time a running process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def broker_starts(reps):
-    """Single-node cold start to ready (existing data), CDS off and on alternately."""
-    times = {False: [], True: []}
+    """Single-node cold start to ready (existing data), CDS off and on alternately; wall and the JVM's CPU time."""
+    times, cpu = {False: [], True: []}, {False: [], True: []}
     for _ in range(reps):
         for on in (False, True):
             runtime.stop(settings.SINGLE)
             with cds_env(on):
                 times[on].append(timed(lambda: runtime.start(settings.SINGLE)))
-    print(f"single-node broker cold start to ready (existing data), median of {reps}:")
-    row("  without CDS archive (before)", med(times[False]))
-    row("  with the broker's CDS archive", med(times[True]), med(times[False]))
+            cpu[on].append(cpu_seconds(runtime.node("kafka").pid()))
+    print(f"single-node broker cold start to ready (existing data), median of {reps}: wall; broker CPU until ready")
+    for label, on in (("without CDS archive (before)", False), ("with the broker's CDS archive", True)):
+        print(f"  {label:56} {med(times[on]):7.2f} s  {med(times[on]) / med(times[False]):5.2f}x   "
+              f"cpu {med(cpu[on]):5.2f} s  {med(cpu[on]) / med(cpu[False]):5.2f}x")
 
 
 def program_starts(reps):
@@ -137,20 +145,24 @@ def program_starts(reps):
     topic = "bench.program"
     fresh_topic(topic)
     source = Path(__file__).parent / "java" / "ProduceOne.java"
-    times = {False: [], True: []}
+    times, cpu = {False: [], True: []}, {False: [], True: []}
     jvm.javac(source)
     for _ in range(reps):
         for on in (False, True):
             with cds_env(on):
                 prog = jvm.JavaProgram(str(source), settings.BOOTSTRAP, topic, name="bench-produce-one")
+                before = resource.getrusage(resource.RUSAGE_CHILDREN)
                 began = time.perf_counter()
                 prog.start(quiet=True)
                 prog.process.wait(120)
                 times[on].append(time.perf_counter() - began)
+                after = resource.getrusage(resource.RUSAGE_CHILDREN)
+                cpu[on].append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
                 prog.stop(quiet=True)
     print(f"JavaProgram start to exit (ProduceOne.java: one record, compile cached), median of {reps}:")
-    row("  without CDS archive (before)", med(times[False]))
-    row("  with the programs CDS archive", med(times[True]), med(times[False]))
+    for label, on in (("without CDS archive (before)", False), ("with the programs CDS archive", True)):
+        print(f"  {label:56} {med(times[on]):7.2f} s  {med(times[on]) / med(times[False]):5.2f}x   "
+              f"cpu {med(cpu[on]):5.2f} s  {med(cpu[on]) / med(cpu[False]):5.2f}x")
 
 
 def jvm_section(reps):
