@@ -119,8 +119,9 @@ def _valid(java, archive, classpath):
     """True if the JVM maps `archive` with this classpath (a truncated or foreign file fails here,
     in a throwaway JVM, rather than in a reader's tool)."""
     try:
-        done = subprocess.run([java, "-Xshare:on", f"-XX:SharedArchiveFile={archive}", "-cp", classpath,
-                               "-version"], capture_output=True, text=True, timeout=120)
+        done = subprocess.run([java, "-Xshare:on", f"-XX:SharedArchiveFile={archive}",
+                               f"-XX:ErrorFile={os.devnull}", "-cp", classpath, "-version"],
+                              capture_output=True, text=True, timeout=120)
     except (OSError, subprocess.SubprocessError):
         return False
     return done.returncode == 0

@@ -113,7 +113,9 @@ def test_a_changed_jar_set_is_rebuilt_and_a_damaged_archive_never_used(broker, a
     damaged = tmp_path / "damaged.jsa"
     damaged.write_bytes(archives["tools"].read_bytes()[:100_000])
     assert cds._valid(java, archives["tools"], os.pathsep.join(jars))
+    reports = set(Path.cwd().glob("hs_err_pid*.log"))
     assert not cds._valid(java, damaged, os.pathsep.join(jars))      # it would crash a JVM (SIGBUS) that maps it
+    assert set(Path.cwd().glob("hs_err_pid*.log")) == reports        # the check's crash leaves no report behind
     built = cds.ensure(quiet=True, roles=("tools",))
     assert built.get("tools") == cds.archive_path("tools", java, changed) and built["tools"].exists()
     cmd = runtime.java_command("org.apache.kafka.tools.TopicCommand", LIST, extra=["-Xlog:class+load"])
