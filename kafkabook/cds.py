@@ -28,6 +28,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from functools import lru_cache
 from pathlib import Path
@@ -109,6 +110,27 @@ def _say(text, quiet):
         print(text, file=sys.stderr, flush=True)
 
 
+class _Ticker:
+    """While the build runs, a line every `every` s that says which step it is in (no silent terminal)."""
+
+    def __init__(self, quiet, every=5.0):
+        self.quiet, self.every, self.began, self.step = quiet, every, time.monotonic(), "임시 브로커 시작"
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        while not self.done.wait(self.every):
+            _say(f"  ... {self.step} ({time.monotonic() - self.began:.0f}초)", self.quiet)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.done.set()
+        self.thread.join()
+
+
 def _free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -167,10 +189,18 @@ def _ensure(java, classpath, roles, quiet):
 
 
 def _build(java, classpath, roles, quiet):
+    began = time.monotonic()
+    _say(f"JVM 시작을 빠르게 할 CDS 아카이브를 만듭니다 ({', '.join(roles)}; 임시 브로커로 30초~1분, 처음 한 번) ...",
+         quiet)
+    with _Ticker(quiet) as ticker:
+        _build_with(java, classpath, roles, quiet, began, ticker)
+    made = [r for r in roles if archive_path(r, java, classpath).exists()]
+    _say(f"CDS 아카이브 {len(made)}개 완료 ({', '.join(made) or '없음'}, {time.monotonic() - began:.0f}초)", quiet)
+
+
+def _build_with(java, classpath, roles, quiet, began, ticker):
     from . import runtime
     from .connection import port_open
-    began = time.monotonic()
-    _say(f"JVM 시작을 빠르게 할 CDS 아카이브를 만듭니다 ({', '.join(roles)}; 임시 브로커로 30초 정도) ...", quiet)
     work = Path(tempfile.mkdtemp(prefix="build-", dir=CDS_DIR))
     dumps = {role: work / f"{role}.jsa" for role in roles}
     broker = None
@@ -181,7 +211,8 @@ def _build(java, classpath, roles, quiet):
         props.update({"listeners": f"PLAINTEXT://{bootstrap},CONTROLLER://127.0.0.1:{controller}",
                       "advertised.listeners": f"PLAINTEXT://{bootstrap}",
                       "controller.quorum.voters": f"1@127.0.0.1:{controller}",
-                      "log.dirs": str(work / "data")})
+                      "log.dirs": str(work / "data"),
+                      "offsets.topic.num.partitions": "1"})     # the warm-up's group: 1 partition, not 50
         config = work / "server.properties"
         config.write_text("".join(f"{k}={v}\n" for k, v in props.items()))
         fmt = runtime.java_command("kafka.tools.StorageTool", ["format", "-t", settings.cluster_id("kafka"),
@@ -203,6 +234,7 @@ def _build(java, classpath, roles, quiet):
                 raise RuntimeError("임시 브로커가 시작하지 않았습니다: " + (work / "broker.out").read_text()[-1000:])
             time.sleep(0.3)
         _say(f"  임시 브로커 준비 ({time.monotonic() - began:.0f}초)", quiet)
+        ticker.step = "tools: kafka-topics.sh --create"
 
         def tool(main, args, role=None, stdin=None):
             cmd = runtime.java_command(main, ["--bootstrap-server", bootstrap, *args], use_cds=False,
@@ -215,6 +247,7 @@ def _build(java, classpath, roles, quiet):
                                                      "--replication-factor", "1"], role="tools")
         _say(f"  tools 아카이브 (토픽 생성, {time.monotonic() - began:.0f}초)", quiet)
         if "programs" in roles:
+            ticker.step = "programs: CdsWarmup.java (컴파일, 프로듀서, 컨슈머 그룹)"
             warmup = [java, "-Xmx192m", f"-Dlog4j2.configurationFile={PROGRAMS_LOG4J}", *dump("programs"),
                       "-cp", classpath, str(WARMUP), bootstrap, topic]
             done = subprocess.run(warmup, capture_output=True, text=True, timeout=180)
@@ -226,6 +259,7 @@ def _build(java, classpath, roles, quiet):
                       "--timeout-ms", "30000"], role="programs")
             _say(f"  programs 아카이브 ({time.monotonic() - began:.0f}초)", quiet)
     finally:
+        ticker.step = "broker: 임시 브로커 종료와 아카이브 쓰기"
         if broker is not None and broker.poll() is None:
             broker.send_signal(signal.SIGTERM)        # the JVM writes the broker archive as it exits
             try:
@@ -240,5 +274,3 @@ def _build(java, classpath, roles, quiet):
                     old.unlink(missing_ok=True)
                 tmp.rename(final)
         shutil.rmtree(work, ignore_errors=True)
-    made = [r for r in roles if archive_path(r, java, classpath).exists()]
-    _say(f"CDS 아카이브 {len(made)}개 완료 ({', '.join(made) or '없음'}, {time.monotonic() - began:.0f}초)", quiet)
