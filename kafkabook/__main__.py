@@ -1,6 +1,6 @@
 """Command line for the book's brokers (used by ./run):
 
-    python -m kafkabook jars
+    python -m kafkabook jars        (the jars in .kafka/libs, then the CDS archives in .kafka/cds)
     python -m kafkabook broker  start|stop|status|kill|restart|reset|where
     python -m kafkabook cluster start|stop|status|reset|where
     python -m kafkabook cluster kill|restart kafka-2
@@ -8,7 +8,7 @@
 import sys
 import time
 
-from . import runtime, settings
+from . import cds, runtime, settings
 from .errors import KafkaBookError
 
 USAGE = __doc__
@@ -17,6 +17,7 @@ USAGE = __doc__
 def main(argv):
     if argv[:1] == ["jars"]:
         print(runtime.ensure_jars())
+        cds.ensure()                    # the JVMs' class-data sharing archives (built once per jar set and JDK)
         return 0
     if len(argv) < 2 or argv[0] not in ("broker", "cluster"):
         print(USAGE, file=sys.stderr)

@@ -33,6 +33,10 @@ TOOLS = {
     "kafka-features.sh": "org.apache.kafka.tools.FeatureCommand",
 }
 
+#: tools that run for a while and measure throughput: the server JIT (C2) and G1, not runtime.QUICK_OPTS
+THROUGHPUT_TOOLS = {"kafka-producer-perf-test.sh", "kafka-consumer-perf-test.sh",
+                    "kafka-verifiable-producer.sh", "kafka-verifiable-consumer.sh"}
+
 
 class CliResult:
     """What a tool printed, shown in the notebook like a terminal."""
@@ -88,7 +92,7 @@ def kafka_sh(command, input=None, check=True, timeout=120):
         cmd = ["docker", "compose", "-f", str(settings.COMPOSE_FILE), "exec", "-T", "kafka",
                f"/opt/kafka/bin/{script}", *args]
     else:
-        cmd = runtime.java_command(TOOLS[script], args)
+        cmd = runtime.java_command(TOOLS[script], args, quick=script not in THROUGHPUT_TOOLS)
     try:
         done = subprocess.run(cmd, input=input, capture_output=True, text=True, timeout=timeout,
                               stdin=None if input is not None else subprocess.DEVNULL)

@@ -6,15 +6,18 @@ KAFKABOOK_RUNTIME=local|docker chooses; by default Docker is used when an engine
 """
 import hashlib
 import os
+import re
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 from functools import lru_cache
 from pathlib import Path
 
-from . import settings
+from . import cds, settings
 from .connection import check_broker, port_open
 from .errors import RuntimeSetupError
 from .waiting import wait_until
@@ -22,8 +25,12 @@ from .waiting import wait_until
 POM = Path(__file__).parent / "kafka" / "pom.xml"
 SERVER_LOG4J = Path(__file__).parent / "kafka" / "log4j2-server.properties"
 TOOLS_LOG4J = Path(__file__).parent / "kafka" / "log4j2-tools.properties"
+#: the broker is a server: G1, as kafka-run-class.sh sets KAFKA_JVM_PERFORMANCE_OPTS
 JVM_OPTS = ["-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20", "-XX:InitiatingHeapOccupancyPercent=35",
             "-Djava.awt.headless=true"]
+#: a CLI tool lives a second: the C1 compiler only (no C2 compiles it would never use) and the serial GC
+#: (no G1 threads and regions to set up); cli.py keeps JVM_OPTS for tools that measure throughput
+QUICK_OPTS = ["-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Djava.awt.headless=true"]
 
 
 @lru_cache(maxsize=1)
@@ -45,7 +52,7 @@ def check_java():
     java = shutil.which("java")
     if not java:
         raise RuntimeSetupError("java를 찾을 수 없습니다. Java 17 이상을 설치하세요 (예: apt-get install openjdk-17-jre-headless).")
-    out = subprocess.run([java, "-version"], capture_output=True, text=True).stderr
+    out = cds.java_identity(java)           # `java -version`, run once per process
     version = out.split('"')[1] if '"' in out else "0"
     major = int(version.split(".")[0] if not version.startswith("1.") else 1)
     if major < 17:
@@ -64,30 +71,89 @@ def ensure_jars(quiet=False):
         raise RuntimeSetupError("mvn(Maven)을 찾을 수 없습니다. Maven을 설치하거나 Docker로 실행하세요.")
     settings.STATE_DIR.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="libs-", dir=settings.STATE_DIR))
-    cmd = [mvn, "-B", "-q", "-f", str(POM),
+    cmd = [mvn, "-B", "-f", str(POM),
            "org.apache.maven.plugins:maven-dependency-plugin:3.6.1:copy-dependencies",
            "-DincludeScope=runtime", f"-DoutputDirectory={tmp}"]
     if not quiet:
-        print("카프카 4.3.1 jar를 Maven Central에서 받습니다 ...", file=sys.stderr)
-    done = subprocess.run(cmd, capture_output=True, text=True)
-    if done.returncode != 0:
+        print("카프카 4.3.1 jar를 Maven Central에서 받습니다 (처음 한 번, 약 130 MB; ~/.m2가 캐시) ...", file=sys.stderr)
+    returncode, output = _maven_with_progress(cmd, quiet)
+    if returncode != 0:
         shutil.rmtree(tmp, ignore_errors=True)
-        raise RuntimeSetupError("Maven으로 카프카 jar를 받지 못했습니다:\n" + done.stdout[-3000:] + done.stderr[-2000:])
+        raise RuntimeSetupError("Maven으로 카프카 jar를 받지 못했습니다:\n" + output[-5000:])
     shutil.rmtree(settings.LIBS_DIR, ignore_errors=True)
     tmp.rename(settings.LIBS_DIR)
     stamp.write_text(digest)
     return settings.LIBS_DIR
 
 
+_MAVEN_LINE = re.compile(r"(Downloading|Downloaded) from [^:]+: (\S+)(?: \(([\d.]+) (B|kB|MB))?|Copying (\S+) to")
+_UNITS = {"B": 1, "kB": 1e3, "MB": 1e6}
+
+
+def _maven_with_progress(cmd, quiet, every=5.0):
+    """Run Maven, condensing its download lines into one progress line (updated in place on a
+    terminal, a new line every `every` s in a log): files and MB fetched, the file in flight, seconds.
+    Returns (returncode, everything Maven printed)."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    state = {"files": 0, "bytes": 0.0, "copied": 0, "now": "", "lines": []}
+
+    def read():
+        for line in proc.stdout:
+            state["lines"].append(line)
+            m = _MAVEN_LINE.search(line)
+            if not m:
+                continue
+            if m.group(1) == "Downloading":
+                state["now"] = m.group(2).rsplit("/", 1)[-1]
+            elif m.group(1) == "Downloaded":
+                state["files"] += 1
+                state["bytes"] += float(m.group(3) or 0) * _UNITS.get(m.group(4), 1)
+            else:
+                state["copied"] += 1
+                state["now"] = Path(m.group(5)).name
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    began, tty = time.monotonic(), sys.stderr.isatty()
+    step = 1.0 if tty else every
+    while reader.is_alive():
+        reader.join(step)
+        if quiet or not reader.is_alive():
+            break
+        copied = f", .kafka/libs로 복사 {state['copied']}개" if state["copied"] else ""
+        text = (f"  Maven: 파일 {state['files']}개 받음 ({state['bytes'] / 1e6:.0f} MB){copied}, "
+                f"{time.monotonic() - began:.0f}초  {state['now'][:50]}")
+        print(f"\r{text:<110}" if tty else text, end="" if tty else "\n", file=sys.stderr, flush=True)
+    returncode = proc.wait()
+    if not quiet:
+        end = "\n" if tty else ""
+        print(f"{end}  Maven 끝: 파일 {state['files']}개 받음 ({state['bytes'] / 1e6:.0f} MB), "
+              f"jar {state['copied']}개, {time.monotonic() - began:.0f}초", file=sys.stderr, flush=True)
+    return returncode, "".join(state["lines"])
+
+
+def server_jars(libs=None):
+    """The broker and tools jars in classpath order: everything but connect-file, as kafka-run-class.sh does."""
+    libs = settings.LIBS_DIR if libs is None else libs
+    return sorted(p for p in libs.glob("*.jar") if not p.name.startswith("connect-file"))
+
+
 def classpath():
-    """The broker and tools classpath: everything but connect-file, as kafka-run-class.sh does."""
-    jars = sorted(p for p in ensure_jars(quiet=True).glob("*.jar") if not p.name.startswith("connect-file"))
-    return os.pathsep.join(str(p) for p in jars)
+    """The broker and tools classpath (the CDS archives are keyed by it)."""
+    return os.pathsep.join(str(p) for p in server_jars(ensure_jars(quiet=True)))
 
 
-def java_command(main_class, args, heap=("-Xmx256M",), log4j=TOOLS_LOG4J, extra=()):
-    return [check_java(), *heap, *JVM_OPTS, f"-Dlog4j2.configurationFile={log4j}", *extra,
-            "-cp", classpath(), main_class, *args]
+def java_command(main_class, args, heap=("-Xmx256M",), log4j=TOOLS_LOG4J, extra=(), role="tools", quick=None,
+                 use_cds=True):
+    """The java command line for a tool (role "tools") or a node (role "broker").
+
+    quick: QUICK_OPTS instead of JVM_OPTS (default: for tools). use_cds: map the role's CDS archive if there is one.
+    """
+    java, cp = check_java(), classpath()
+    quick = role == "tools" if quick is None else quick
+    shared = cds.options(role, java, cp) if use_cds else []
+    return [java, *heap, *(QUICK_OPTS if quick else JVM_OPTS), *shared, f"-Dlog4j2.configurationFile={log4j}",
+            *extra, "-cp", cp, main_class, *args]
 
 
 # ---------------------------------------------------------------- one node
@@ -159,7 +225,7 @@ class LocalNode:
         self._format()
         self.logs_dir.mkdir(parents=True, exist_ok=True)
         cmd = java_command("kafka.Kafka", [str(self.config)], heap=settings.heap_opts(self.service),
-                           log4j=SERVER_LOG4J, extra=[f"-Dkafka.logs.dir={self.logs_dir}"])
+                           log4j=SERVER_LOG4J, role="broker", extra=[f"-Dkafka.logs.dir={self.logs_dir}"])
         with open(self.logs_dir / "stdout.log", "ab") as out:
             proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                     start_new_session=True, cwd=self.dir)

@@ -68,11 +68,65 @@ def executed(relpath, runs=RUNS, timeout=900):
     # run in the notebook's folder, as JupyterLab and jupyter-book do
     kw = dict(execute=True, timeout=timeout, resources={"metadata": {"path": str(path.parent)}})
     for _ in range(runs - 1):
+        began = time.monotonic()
         with testbook(str(path), **kw) as tb:
+            NOTEBOOK_TIMES.setdefault(relpath, []).append(time.monotonic() - began)
             assert_nothing_left(tb, relpath)
+    began = time.monotonic()
     with testbook(str(path), **kw) as tb:
+        NOTEBOOK_TIMES.setdefault(relpath, []).append(time.monotonic() - began)
         assert_nothing_left(tb, relpath)
         yield tb
+
+
+# ---------------------------------------------------------------- where the time goes
+
+#: {notebook relpath: [seconds per execution]} (kernel start + every cell, per run)
+NOTEBOOK_TIMES = {}
+#: {test nodeid: seconds} setup + call + teardown (a module's notebook runs land in its first test's setup)
+TEST_TIMES = {}
+TIMES_FILE = settings.STATE_DIR / "test-times.txt"
+
+
+def pytest_runtest_logreport(report):
+    TEST_TIMES[report.nodeid] = TEST_TIMES.get(report.nodeid, 0.0) + report.duration
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Print where the time went (modules, slowest tests, notebooks) and write it all to .kafka/test-times.txt."""
+    if not TEST_TIMES:
+        return
+    modules = {}
+    for nodeid, secs in TEST_TIMES.items():
+        module = nodeid.split("::", 1)[0]
+        modules[module] = modules.get(module, 0.0) + secs
+    mods = [f"{'module':48} {'seconds':>8}"]
+    mods += [f"{m:48} {s:8.1f}" for m, s in sorted(modules.items(), key=lambda kv: -kv[1])]
+    nbs = [f"{'notebook (seconds per execution)':48} {'total':>8}  runs"]
+    nbs += [f"{nb:48} {sum(t):8.1f}  {' '.join(f'{x:.1f}' for x in t)}"
+            for nb, t in sorted(NOTEBOOK_TIMES.items(), key=lambda kv: -sum(kv[1]))]
+    tests = [f"{'test (setup + call + teardown)':100} {'seconds':>8}"]
+    tests += [f"{t:100} {s:8.1f}" for t, s in sorted(TEST_TIMES.items(), key=lambda kv: -kv[1])]
+    try:
+        TIMES_FILE.parent.mkdir(parents=True, exist_ok=True)
+        TIMES_FILE.write_text("\n".join([*mods, "", *nbs, "", *tests]) + "\n")
+    except OSError:
+        pass
+    tr = terminalreporter
+    tr.section("where the time went")
+    total = sum(TEST_TIMES.values())
+    tr.write_line(f"tests {total:.0f} s in all; notebooks {sum(map(sum, NOTEBOOK_TIMES.values())):.0f} s "
+                  f"of it ({sum(map(len, NOTEBOOK_TIMES.values()))} executions). Everything: {TIMES_FILE}")
+    for line in mods:
+        tr.write_line(line)
+    if NOTEBOOK_TIMES:
+        tr.write_line("")
+        for line in nbs[:21]:
+            tr.write_line(line)
+    tr.write_line("")
+    tr.write_line(f"{'slowest tests':100} {'seconds':>8}")
+    for t, secs in sorted(TEST_TIMES.items(), key=lambda kv: -kv[1])[:15]:
+        tr.write_line(f"{t[:100]:100} {secs:8.1f}")
 
 
 #: kafka-python 3.0 names its I/O threads kafka-io-<client id> and the producer's sender kafka-python-producer-….
