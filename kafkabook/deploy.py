@@ -176,6 +176,8 @@ class Fleet:
     def wait_settled(self, timeout=120, progress=print):
         """Wait until the broker shows the group Stable with every partition held once, each member
         agreeing, and every partition consumed again afterwards. Returns {member: partitions}."""
+        wait_until(lambda: set(self.views) == set(self.members), 60,
+                   "모든 멤버의 첫 poll", interval=0.1)
         _, view = groups.wait_settled(self.group, self.topic, self.partitions, members=self.views,
                                       bootstrap=self.bootstrap, timeout=timeout, progress=progress)
         since = time.monotonic()
@@ -267,6 +269,38 @@ def unowned(events, partitions, since, until):
     for p, t in last.items():
         out[p] += max(0.0, until - max(t, since))
     return {p: round(v, 2) for p, v in out.items()}
+
+
+def reconciliations(lines):
+    """The KIP-848 Java consumer's 'Reconciling assignment' log entries (ConsumerMembershipManager),
+    each as {'assigned', 'owned', 'revoked'}: lists of partition numbers."""
+    out, current = [], None
+    fields = {"Assigned partitions:": "assigned", "Current owned partitions:": "owned",
+              "Revoked partitions (owned - assigned):": "revoked"}
+    for line in lines:
+        if "Reconciling assignment with local epoch" in line:
+            current = {}
+            out.append(current)
+            continue
+        if current is None:
+            continue
+        text = line.strip()
+        for label, key in fields.items():
+            if text.startswith(label):
+                items = text[len(label):].strip().strip("[]")
+                current[key] = sorted(int(x.rsplit("-", 1)[1]) for x in items.split(",") if x.strip())
+    return [r for r in out if len(r) == 3]
+
+
+def stopped_per_step(records, partitions, marks, until, gap=GAP):
+    """[(label, partitions with a gap longer than `gap`)] for each step of a deployment: from
+    each mark (e.g. 'c1 재시작') to the next one (the last to `until`)."""
+    bounds = [t for t, _ in marks[1:]] + [until]
+    out = []
+    for (since, label), end in zip(marks, bounds):
+        per = unconsumed(records, partitions, since, end, gap)
+        out.append((label, [p for p, s in per.items() if s > 0]))
+    return out
 
 
 def revocations(events, since=0.0):
