@@ -17,11 +17,12 @@ import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.serialization.StringDeserializer;
 
 /**
- * 4.3.3: one member of a consumer group that needs workMs to process each batch
- * (a database write, say), commits after each batch and before giving partitions
- * up, and prints each event as a JSON line with the time it happened.
+ * 4.3.3: one member of a consumer group. It needs workMs to process each
+ * batch (a database write, say), commits after each batch and before giving
+ * partitions up, and prints each event as a JSON line with its time.
  *
- * args: bootstrap topic group clientId protocol(classic|consumer) strategy workMs
+ * args: bootstrap topic group clientId protocol(classic|consumer)
+ *       strategy(class name, classic only) workMs
  */
 public class DeployConsumer {
 
@@ -43,8 +44,9 @@ public class DeployConsumer {
             consumer.commitSync();
         } catch (WakeupException e) {
             throw e;
-        } catch (KafkaException e) {                // a rebalance got in between
-            emit("commit_failed", ",\"error\":\"" + e.getClass().getSimpleName() + "\"");
+        } catch (KafkaException e) {        // a rebalance got in between
+            String error = e.getClass().getSimpleName();
+            emit("commit_failed", ",\"error\":\"" + error + "\"");
         }
     }
 
@@ -55,19 +57,22 @@ public class DeployConsumer {
         props.put(ConsumerConfig.GROUP_ID_CONFIG, args[2]);
         props.put(ConsumerConfig.CLIENT_ID_CONFIG, args[3]);
         props.put(ConsumerConfig.GROUP_PROTOCOL_CONFIG, protocol);
-        if (protocol.equals("classic")) {     // the consumer protocol assigns on the broker
-            props.put(ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG, args[5]);
+        if (protocol.equals("classic")) {   // "consumer": the broker assigns
+            props.put(ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG,
+                    args[5]);
         }
         props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
         props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "latest");
-        props.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
-        props.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
+        String deserializer = StringDeserializer.class.getName();
+        props.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, deserializer);
+        props.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG,
+                deserializer);
         long workMs = Long.parseLong(args[6]);
 
         KafkaConsumer<String, String> consumer = new KafkaConsumer<>(props);
         Thread main = Thread.currentThread();
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            consumer.wakeup();                   // SIGTERM: leave the poll loop, close, leave the group
+            consumer.wakeup();   // SIGTERM: leave poll(), close, leave group
             try {
                 main.join(20_000);
             } catch (InterruptedException e) {
@@ -75,42 +80,48 @@ public class DeployConsumer {
             }
         }));
 
-        consumer.subscribe(List.of(args[1]), new ConsumerRebalanceListener() {
+        String topic = args[1];
+        consumer.subscribe(List.of(topic), new ConsumerRebalanceListener() {
             @Override
-            public void onPartitionsRevoked(Collection<TopicPartition> revoked) {
-                if (!revoked.isEmpty()) {
-                    commit(consumer);           // everything polled so far is processed
+            public void onPartitionsRevoked(Collection<TopicPartition> tps) {
+                if (!tps.isEmpty()) {
+                    commit(consumer);    // everything polled is processed
                 }
-                emit("partitions_revoked", partitions(revoked));
+                emit("partitions_revoked", partitions(tps));
             }
 
             @Override
-            public void onPartitionsLost(Collection<TopicPartition> lost) {
-                emit("partitions_lost", partitions(lost));   // not ours any more: no commit
+            public void onPartitionsAssigned(Collection<TopicPartition> tps) {
+                emit("partitions_assigned", partitions(tps));
             }
 
             @Override
-            public void onPartitionsAssigned(Collection<TopicPartition> assigned) {
-                emit("partitions_assigned", partitions(assigned));
+            public void onPartitionsLost(Collection<TopicPartition> tps) {
+                emit("partitions_lost", partitions(tps));   // no commit
             }
         });
         emit("startup_complete", "");
         try {
             while (true) {
-                ConsumerRecords<String, String> records = consumer.poll(Duration.ofMillis(100));
+                ConsumerRecords<String, String> records =
+                        consumer.poll(Duration.ofMillis(100));
                 if (records.isEmpty()) {
                     continue;
                 }
                 Thread.sleep(workMs);            // processing the batch
                 Map<Integer, long[]> range = new HashMap<>();
                 for (ConsumerRecord<String, String> r : records) {
-                    range.merge(r.partition(), new long[] {r.offset(), r.offset()},
-                            (a, b) -> new long[] {Math.min(a[0], b[0]), Math.max(a[1], b[1])});
+                    range.merge(r.partition(),
+                            new long[] {r.offset(), r.offset()},
+                            (a, b) -> new long[] {Math.min(a[0], b[0]),
+                                                  Math.max(a[1], b[1])});
                 }
                 List<String> items = new ArrayList<>();
-                range.forEach((p, r) -> items.add("{\"partition\":" + p + ",\"minOffset\":" + r[0]
-                        + ",\"maxOffset\":" + r[1] + "}"));
-                emit("records_consumed", ",\"partitions\":[" + String.join(",", items) + "]");
+                range.forEach((p, o) -> items.add("{\"partition\":" + p
+                        + ",\"minOffset\":" + o[0]
+                        + ",\"maxOffset\":" + o[1] + "}"));
+                emit("records_consumed",
+                        ",\"partitions\":[" + String.join(",", items) + "]");
                 commit(consumer);
             }
         } catch (WakeupException e) {
