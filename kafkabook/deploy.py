@@ -151,7 +151,6 @@ class Fleet:
         self.members, self.views = {}, {}
         self.records, self.events = [], []
         self.barrier = None
-        self.marks = []
 
     def start(self, *names):
         """Start a member (a new KafkaConsumer in the group) for each name."""
@@ -186,32 +185,6 @@ class Fleet:
             60, "모든 파티션에서 다시 레코드 소비", interval=0.1)
         return view
 
-    def mark(self, label):
-        """Note a moment (e.g. 'restart c1') for the timeline."""
-        self.marks.append((time.monotonic(), label))
-
-    def rolling_restart(self, names=None, progress=print):
-        """Restart members one by one: close one, start its replacement, wait until the group is
-        settled and consuming again, then the next."""
-        for name in list(names or self.members):
-            self.mark(f"{name} 재시작")
-            self.stop(name)
-            self.start(name)
-            view = self.wait_settled(progress=None)
-            if progress:
-                progress(f"  {name} 재시작 뒤 할당: {view}")
-
-    def stop_the_world(self, progress=print):
-        """Close every member, then start them all again and wait until the group is consuming."""
-        names = list(self.members)
-        self.mark("전체 중단")
-        self.stop(*names)
-        self.mark("전체 시작")
-        self.start(*names)
-        view = self.wait_settled(progress=None)
-        if progress:
-            progress(f"  다시 시작한 뒤 할당: {view}")
-
     def close(self):
         if self.members:
             self.stop(*list(self.members))
@@ -237,38 +210,6 @@ def unconsumed(records, partitions, since, until, gap=GAP):
     return out
 
 
-def longest_gap(records, partitions, since, until):
-    """{partition: longest gap in seconds} between received records during [since, until]."""
-    times = defaultdict(list)
-    for t, _, p, _, _ in records:
-        if since <= t <= until:
-            times[p].append(t)
-    out = {}
-    for p in range(partitions):
-        ts = [since, *sorted(times[p]), until]
-        out[p] = round(max(b - a for a, b in zip(ts, ts[1:])), 2)
-    return out
-
-
-def unowned(events, partitions, since, until):
-    """{partition: seconds} during [since, until] in which no member held the partition, from the
-    listener's timeline (assigned ... revoked/lost/closed)."""
-    holders = defaultdict(set)                  # partition -> members holding it now
-    last, out = {}, {p: 0.0 for p in range(partitions)}
-    for t, name, kind, parts in sorted(e for e in events if isinstance(e[3], list)):
-        for p in parts:
-            if kind == "assigned":
-                if not holders[p] and p in last:
-                    a, b = max(last.pop(p), since), min(t, until)
-                    out[p] += max(0.0, b - a)
-                holders[p].add(name)
-            elif name in holders[p]:
-                holders[p].discard(name)
-                if not holders[p]:
-                    last[p] = t
-    for p, t in last.items():
-        out[p] += max(0.0, until - max(t, since))
-    return {p: round(v, 2) for p, v in out.items()}
 
 
 def reconciliations(lines):
