@@ -1,7 +1,9 @@
-"""Consumer deployments measured (4.3.3): a steady producer, a fleet of group members on threads that
-can be stopped and restarted one by one, and what each partition went through.
+"""Consumer deployments measured (4.3.3): a steady producer; a group of kafka-python members on
+threads (`Fleet`: blue-green, canary); a group of real Java consumers, one JVM each, restarted one by
+one or all at once (`JavaFleet`, notebooks/ch04/java/DeployConsumer.java); and what each partition
+went through.
 
-Every member records the time it received each record and the rebalance listener's calls, so a
+Every member notes the time it processed each record and the rebalance listener's calls, so a
 deployment can be judged afterwards: how long each partition went without a record being consumed
 while the producer kept writing to it, and whether every record was processed exactly once.
 """

@@ -144,8 +144,9 @@ def test_a_broken_item_shows_a_cross(nb_summary):
 def test_summary_exercise_checker_judges_from_the_broker(nb_summary):
     tb = nb_summary
     assert _judge(tb) == "답 없음"
-    assert _judge(tb, "fresh_topic('summary-payments.DLT', partitions=4)") == "오답"
-    tb.execute_cell(len(tb.cells) - 2)                 # the exercise's own setup again
-    assert _judge(tb, "from kafkabook.connection import admin_client\n"
-                      "with admin_client() as a:\n"
-                      "    a.create_partitions({'summary-payments.DLT': 4})\n") == "정답"
+    grow = ("from kafkabook.connection import admin_client\n"
+            "with admin_client() as a:\n"
+            "    a.create_partitions({{'summary-payments.DLT': {}}})\n")
+    assert _judge(tb, grow.format(2)) == "오답"      # still fewer than the source's 4
+    assert _judge(tb, grow.format(4)) == "정답"
+    assert [r.value for r in read_all("summary-payments.DLT")] == [b"failed-payment-1"]
