@@ -131,12 +131,12 @@ def test_every_checklist_item_passes_on_the_broker(nb_summary):
 def test_a_broken_item_shows_a_cross(nb_summary):
     tb = nb_summary
     cell = _cell_index(tb, "partition_count(DLT)")
-    tb.inject("fresh_topic(DLT, partitions=1)", pop=True)
+    tb.inject("DLT = 'summary-orders-short.DLT'\nfresh_topic(DLT, partitions=1)", pop=True)
     out = tb.execute_cell(cell)
     text = "".join(o.get("text", "") for o in out["outputs"])
     assert "✘ 데드 레터 토픽의 파티션 수" in text, text
     assert tb.value("checks.results['데드 레터 토픽의 파티션 수']") is False
-    tb.inject("fresh_topic(DLT, partitions=3)", pop=True)
+    tb.inject("DLT = 'summary-orders.DLT'", pop=True)
     tb.execute_cell(cell)
     assert tb.value("checks.results['데드 레터 토픽의 파티션 수']") is True
 
