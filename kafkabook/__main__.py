@@ -1,6 +1,6 @@
 """Command line for the book's brokers (used by ./run):
 
-    python -m kafkabook jars
+    python -m kafkabook jars          (.kafka/libs, and .kafka/spring for chapter 4.4)
     python -m kafkabook broker  start|stop|status|kill|restart|reset|where
     python -m kafkabook cluster start|stop|status|reset|where
     python -m kafkabook cluster kill|restart kafka-2
@@ -17,6 +17,7 @@ USAGE = __doc__
 def main(argv):
     if argv[:1] == ["jars"]:
         print(runtime.ensure_jars())
+        print(runtime.ensure_spring_jars())
         return 0
     if len(argv) < 2 or argv[0] not in ("broker", "cluster"):
         print(USAGE, file=sys.stderr)
