@@ -49,7 +49,7 @@ def fields(prog, kind):
 
 class OffsetSampler:
     """Reads the committed offsets of `groups` on one partition with the admin API
-    (list_consumer_group_offsets) every `every` seconds on a thread, keeping each change."""
+    (list_group_offsets: one OffsetFetch for all groups) every `every` seconds on a thread, keeping each change."""
 
     def __init__(self, group_names, topic, partition=0, every=0.1, bootstrap=BOOTSTRAP):
         self.groups, self.topic, self.partition = list(group_names), topic, partition
@@ -65,11 +65,13 @@ class OffsetSampler:
         tp = TopicPartition(self.topic, self.partition)
         with admin_client(self.bootstrap) as admin:
             while not self._stop.is_set():
+                try:
+                    found = admin.list_group_offsets({g: [tp] for g in self.groups})
+                except Exception:           # a group still being created: try again
+                    self._stop.wait(self.every)
+                    continue
                 for g in self.groups:
-                    try:
-                        meta = admin.list_consumer_group_offsets(g, partitions=[tp]).get(tp)
-                    except Exception:
-                        continue
+                    meta = found.get(g, {}).get(tp)
                     offset = meta.offset if meta is not None and meta.offset >= 0 else None
                     seen = self.changes[g]
                     if offset is not None and (not seen or seen[-1][1] != offset):
@@ -108,9 +110,9 @@ def group_state(group, bootstrap=BOOTSTRAP):
 
 
 def committed(group, topic, bootstrap=BOOTSTRAP):
-    """{partition: committed offset} of `group` on `topic` (admin list_consumer_group_offsets)."""
+    """{partition: committed offset} of `group` on `topic` (admin list_group_offsets)."""
     with admin_client(bootstrap) as admin:
-        found = admin.list_consumer_group_offsets(group)
+        found = admin.list_group_offsets(group).get(group, {})
     return {tp.partition: meta.offset for tp, meta in sorted(found.items()) if tp.topic == topic}
 
 

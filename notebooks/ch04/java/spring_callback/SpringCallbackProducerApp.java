@@ -1,5 +1,7 @@
 package kafkabook.spring.callback;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
@@ -12,6 +14,7 @@ import org.springframework.boot.SpringApplication;
 import org.springframework.boot.autoconfigure.SpringBootApplication;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.kafka.KafkaException;
 import org.springframework.kafka.core.DefaultKafkaProducerFactory;
 import org.springframework.kafka.core.KafkaTemplate;
 import org.springframework.kafka.core.ProducerFactory;
@@ -20,8 +23,9 @@ import org.springframework.kafka.support.SendResult;
 /**
  * 4.4.1: a KafkaTemplate built from our own ProducerFactory (not from
  * application.yaml), and a completion callback on the CompletableFuture
- * that send() returns. A value longer than max.request.size fails in the
- * callback instead of in the caller.
+ * that send() returns. A value the broker refuses (longer than the topic's
+ * max.message.bytes) fails in the callback; one longer than the producer's
+ * max.request.size fails before sending, and send() throws.
  *   java ... SpringCallbackProducerApp --demo.topic=t --demo.bootstrap=host:port
  */
 @SpringBootApplication
@@ -35,6 +39,9 @@ public class SpringCallbackProducerApp implements CommandLineRunner {
 
     @Value("${demo.big-value-bytes:0}")
     private int bigValueBytes;
+
+    @Value("${demo.huge-value-bytes:0}")
+    private int hugeValueBytes;
 
     private final KafkaTemplate<String, String> customKafkaTemplate;
 
@@ -73,29 +80,48 @@ public class SpringCallbackProducerApp implements CommandLineRunner {
 
     @Override
     public void run(String... args) throws Exception {
-        int total = count + (bigValueBytes > 0 ? 1 : 0);
-        CountDownLatch done = new CountDownLatch(total);
-        for (int i = 0; i < total; i++) {
-            String value = i < count ? "callback-" + i : "x".repeat(bigValueBytes);
-            CompletableFuture<SendResult<String, String>> future =
-                    customKafkaTemplate.send(topic, "cb-" + i, value);
-            String key = "cb-" + i;
-            // runs on the producer's I/O thread once the broker answered (or failed)
-            future.whenComplete((result, ex) -> {
-                if (ex == null) {
-                    System.out.printf("ACKED key=%s partition=%d offset=%d%n", key,
-                            result.getRecordMetadata().partition(),
-                            result.getRecordMetadata().offset());
-                } else {
-                    System.out.printf("FAILED key=%s error=%s%n", key,
-                            rootCause(ex).getClass().getSimpleName());
-                }
-                done.countDown();
-            });
+        List<String> values = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            values.add("callback-" + i);
         }
-        System.out.println("SENT-ALL " + total + " (the callbacks report later)");
+        if (bigValueBytes > 0) {
+            values.add("b".repeat(bigValueBytes));    // the broker may refuse it
+        }
+        if (hugeValueBytes > 0) {
+            values.add("h".repeat(hugeValueBytes));   // the producer refuses it
+        }
+        CountDownLatch done = new CountDownLatch(values.size());
+        for (int i = 0; i < values.size(); i++) {
+            String key = "cb-" + i;
+            try {
+                CompletableFuture<SendResult<String, String>> future =
+                        customKafkaTemplate.send(topic, key, values.get(i));
+                // runs on the producer's I/O thread once the broker answered
+                future.whenComplete((result, ex) -> {
+                    if (ex == null) {
+                        System.out.printf("ACKED key=%s partition=%d offset=%d thread=%s%n",
+                                key, result.getRecordMetadata().partition(),
+                                result.getRecordMetadata().offset(), thread());
+                    } else {
+                        System.out.printf("FAILED key=%s error=%s thread=%s%n", key,
+                                rootCause(ex).getClass().getSimpleName(), thread());
+                    }
+                    done.countDown();
+                });
+            } catch (KafkaException e) {
+                // a failure known before sending: send() itself throws
+                System.out.printf("THREW key=%s error=%s thread=%s%n", key,
+                        rootCause(e).getClass().getSimpleName(), thread());
+                done.countDown();
+            }
+        }
+        System.out.printf("SENT-ALL count=%d thread=%s%n", values.size(), thread());
         done.await();                        // the book's example exits at once here
-        System.out.println("DONE " + total);
+        System.out.println("DONE " + values.size());
+    }
+
+    private static String thread() {
+        return Thread.currentThread().getName().replace(" ", "");
     }
 
     private static Throwable rootCause(Throwable t) {

@@ -129,7 +129,7 @@ public class SpringConsumerApp {
         @KafkaListener(groupId = "${demo.group}-partitions", topicPartitions = {
                 @TopicPartition(topic = "${demo.topic}", partitions = {"0"}),
                 @TopicPartition(topic = "${demo.topic}", partitionOffsets =
-                        @PartitionOffset(partition = "1", initialOffset = "3"))})
+                        @PartitionOffset(partition = "1", initialOffset = "1"))})
         void onRecord(ConsumerRecord<String, String> rec) {
             say("PARTITION partition=%d offset=%d value=%s",
                     rec.partition(), rec.offset(), rec.value());
@@ -177,7 +177,11 @@ public class SpringConsumerApp {
                     });
             return factory;
         }
+    }
 
+    @Component
+    @ConditionalOnExpression("'${demo.modes}'.contains('rebalance')")
+    static class CustomFactoryListener {
         @KafkaListener(topics = "${demo.topic}", groupId = "${demo.group}-custom",
                 containerFactory = "customContainerFactory")
         void onRecord(String value) {
