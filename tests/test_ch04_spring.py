@@ -74,9 +74,9 @@ def test_record_and_batch_listeners_received_every_record(nb_consumer):
     tb = nb_consumer
     everything = sorted((r.partition, r.offset) for r in read_all(TOPIC))
     assert len(everything) == 9
-    got = tb.value("[(r['partition'], r['offset']) for r in spring.fields(basic_app, 'RECORD')]")
+    got = tb.value("record_rows")
     assert sorted(map(tuple, got)) == everything
-    sizes = tb.value("[r['size'] for r in spring.fields(basic_app, 'BATCH')]")
+    sizes = tb.value("batch_sizes")
     assert sum(sizes) == 9 and len(sizes) < 9
     ends = end_offsets(TOPIC)
     for group in ("sl-record", "sl-batch"):
@@ -90,7 +90,7 @@ def test_concurrency_3_makes_three_members_one_partition_each(nb_consumer):
     assert all(len(parts) == 1 for parts in view.values())
     threads = nb_consumer.value("concurrent_threads")
     assert len(threads) == 3 and sorted(threads.values()) == [0, 1, 2]
-    assert spring.committed("sl-concurrent", TOPIC) == end_offsets(TOPIC)
+    assert spring.committed("sl-concurrent", "spring-concurrent") == end_offsets("spring-concurrent")
 
 
 def test_explicit_partitions_read_what_was_named_without_a_member(nb_consumer):
