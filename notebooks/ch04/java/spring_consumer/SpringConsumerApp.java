@@ -102,8 +102,8 @@ public class SpringConsumerApp {
         @KafkaListener(topics = "${demo.topic}", groupId = "${demo.group}-batch",
                 batch = "true")
         void onBatch(List<ConsumerRecord<String, String>> records) {
-            List<Long> offsets = new ArrayList<>();
-            records.forEach(r -> offsets.add(r.offset()));
+            List<String> offsets = new ArrayList<>();
+            records.forEach(r -> offsets.add(r.partition() + "-" + r.offset()));
             say("BATCH size=%d offsets=%s", records.size(), offsets);
         }
     }
