@@ -1,6 +1,6 @@
 """Command line for the book's brokers (used by ./run):
 
-    python -m kafkabook jars        (the jars in .kafka/libs, then the CDS archives in .kafka/cds)
+    python -m kafkabook jars        (.kafka/libs, .kafka/spring for chapter 4.4, then the CDS archives in .kafka/cds)
     python -m kafkabook broker  start|stop|status|kill|restart|reset|where
     python -m kafkabook cluster start|stop|status|reset|where
     python -m kafkabook cluster kill|restart kafka-2
@@ -17,6 +17,7 @@ USAGE = __doc__
 def main(argv):
     if argv[:1] == ["jars"]:
         print(runtime.ensure_jars())
+        print(runtime.ensure_spring_jars())
         cds.ensure()                    # the JVMs' class-data sharing archives (built once per jar set and JDK)
         return 0
     if len(argv) < 2 or argv[0] not in ("broker", "cluster"):

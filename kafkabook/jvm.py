@@ -67,8 +67,9 @@ def source_path(name):
     return path.resolve()
 
 
-def show_source(name, start=None, end=None):
-    """Display a Java source file as a highlighted Markdown code block (lines start..end, 1-based)."""
+def show_source(name, start=None, end=None, lang="java"):
+    """Display a Java source file (or its application.yaml, lang="yaml") as a highlighted Markdown
+    code block (lines start..end, 1-based)."""
     path = source_path(name)
     lines = path.read_text(encoding="utf-8").splitlines()
     body = "\n".join(lines[(start or 1) - 1:end])
@@ -77,7 +78,7 @@ def show_source(name, start=None, end=None):
     except ImportError:                      # plain Python: print it
         print(body)
         return
-    display(Markdown(f"`{_relative(path)}`\n\n```java\n{body}\n```"))
+    display(Markdown(f"`{_relative(path)}`\n\n```{lang}\n{body}\n```"))
 
 
 def _relative(path):
@@ -117,6 +118,22 @@ def _shared_options(java):
     """The CDS options for a program on program_classpath() (none if there is no archive)."""
     server = os.pathsep.join(str(p) for p in runtime.server_jars())
     return cds.options("programs", java, server)
+def spring_classpath():
+    """'<.kafka/spring>/*': Spring Boot, Spring Kafka and their kafka-clients (chapter 4.4)."""
+    if not any(settings.SPRING_DIR.glob("spring-kafka-*.jar")):
+        raise JavaProgramError(f"{settings.SPRING_DIR}에 spring-kafka jar가 없다. "
+                               "./run setup(python -m kafkabook jars)을 먼저 실행해야 한다.")
+    return str(settings.SPRING_DIR / "*")
+
+
+_PACKAGE = re.compile(r"^\s*package\s+([\w.]+)\s*;", re.M)
+
+
+def main_class_name(path):
+    """The class `java` starts for a source file: its stem, qualified by the file's `package`
+    (a Spring Boot application must not live in the default package)."""
+    found = _PACKAGE.search(Path(path).read_text(encoding="utf-8"))
+    return f"{found.group(1)}.{Path(path).stem}" if found else Path(path).stem
 
 
 def javac(name, classpath=None):
@@ -127,7 +144,7 @@ def javac(name, classpath=None):
     path = source_path(name)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
     out = PROGRAMS_DIR / "classes" / f"{path.stem}-{digest}"
-    if (out / f"{path.stem}.class").exists():
+    if (out / (main_class_name(path).replace(".", "/") + ".class")).exists():
         return out
     tmp = out.with_name(out.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -161,11 +178,11 @@ class JavaProgram:
     def __init__(self, source, *args, name=None, launch="javac", jvm_options=(), classpath=None,
                  cwd=None):
         self.source = source_path(source) if source is not None else None
-        self.main = self.source.stem if self.source else None
+        self.main = main_class_name(self.source) if self.source else None
         self.args = [str(a) for a in args]
         self.classpath = classpath
         self.cwd = Path(cwd) if cwd else (self.source.parent if self.source else PROGRAMS_DIR)
-        self.name = name or self.main
+        self.name = name or (self.source.stem if self.source else None)
         self.launch = launch
         self.jvm_options = list(jvm_options)
         self.log_path = PROGRAMS_DIR / f"{self.name}.log"

@@ -23,6 +23,8 @@ from .errors import RuntimeSetupError
 from .waiting import wait_until
 
 POM = Path(__file__).parent / "kafka" / "pom.xml"
+#: Spring Boot + Spring Kafka (4.4): its own folder, since Boot brings logback and SLF4J 2
+SPRING_POM = Path(__file__).parent / "kafka" / "spring" / "pom.xml"
 SERVER_LOG4J = Path(__file__).parent / "kafka" / "log4j2-server.properties"
 TOOLS_LOG4J = Path(__file__).parent / "kafka" / "log4j2-tools.properties"
 #: the broker is a server: G1, as kafka-run-class.sh sets KAFKA_JVM_PERFORMANCE_OPTS
@@ -60,30 +62,54 @@ def check_java():
     return java
 
 
-def ensure_jars(quiet=False):
-    """Copy Kafka 4.3.1's jars from Maven Central into .kafka/libs once (Maven's ~/.m2 is the cache)."""
-    stamp = settings.LIBS_DIR / ".pom-sha256"
-    digest = hashlib.sha256(POM.read_bytes()).hexdigest()
+def ensure_jars(quiet=False, pom=POM, dest=None, what="카프카 4.3.1"):
+    """Copy the runtime jars `pom` names from Maven Central into `dest` once (Maven's ~/.m2 is the cache).
+
+    By default Kafka 4.3.1's jars into .kafka/libs; with pom=SPRING_POM, dest=settings.SPRING_DIR the
+    Spring Boot and Spring Kafka jars of chapter 4.4. A stamp (the pom's sha256) skips the work next time.
+    """
+    dest = settings.LIBS_DIR if dest is None else Path(dest)
+    stamp = dest / ".pom-sha256"
+    digest = hashlib.sha256(pom.read_bytes()).hexdigest()
     if stamp.exists() and stamp.read_text() == digest:
-        return settings.LIBS_DIR
+        return dest
     mvn = shutil.which("mvn")
     if not mvn:
         raise RuntimeSetupError("mvn(Maven)을 찾을 수 없습니다. Maven을 설치하거나 Docker로 실행하세요.")
     settings.STATE_DIR.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix="libs-", dir=settings.STATE_DIR))
-    cmd = [mvn, "-B", "-f", str(POM),
+    tmp = Path(tempfile.mkdtemp(prefix=f"{dest.name}-", dir=settings.STATE_DIR))
+    cmd = [mvn, "-B", "-f", str(pom),
            "org.apache.maven.plugins:maven-dependency-plugin:3.6.1:copy-dependencies",
            "-DincludeScope=runtime", f"-DoutputDirectory={tmp}"]
     if not quiet:
-        print("카프카 4.3.1 jar를 Maven Central에서 받습니다 (처음 한 번, 약 130 MB; ~/.m2가 캐시) ...", file=sys.stderr)
+        print(f"{what} jar를 Maven Central에서 받습니다 ({_relative(dest)}; 처음 한 번, ~/.m2가 캐시) ...",
+              file=sys.stderr, flush=True)
+    began = time.monotonic()
     returncode, output = _maven_with_progress(cmd, quiet)
     if returncode != 0:
         shutil.rmtree(tmp, ignore_errors=True)
-        raise RuntimeSetupError("Maven으로 카프카 jar를 받지 못했습니다:\n" + output[-5000:])
-    shutil.rmtree(settings.LIBS_DIR, ignore_errors=True)
-    tmp.rename(settings.LIBS_DIR)
+        raise RuntimeSetupError(f"Maven으로 {what} jar를 받지 못했습니다:\n" + output[-5000:])
+    shutil.rmtree(dest, ignore_errors=True)
+    tmp.rename(dest)
     stamp.write_text(digest)
-    return settings.LIBS_DIR
+    if not quiet:
+        jars = list(dest.glob("*.jar"))
+        size = sum(j.stat().st_size for j in jars) / 1e6
+        print(f"  jar {len(jars)}개, {size:.0f} MB, {time.monotonic() - began:.1f}초", file=sys.stderr)
+    return dest
+
+
+def ensure_spring_jars(quiet=False):
+    """Spring Boot 4.1.2 + Spring Kafka 4.1.2 (kafka-clients 4.3.1) into .kafka/spring (chapter 4.4)."""
+    return ensure_jars(quiet, pom=SPRING_POM, dest=settings.SPRING_DIR,
+                       what="스프링 부트·스프링 카프카")
+
+
+def _relative(path):
+    try:
+        return str(Path(path).relative_to(settings.ROOT))
+    except ValueError:
+        return str(path)
 
 
 _MAVEN_LINE = re.compile(r"(Downloading|Downloaded) from [^:]+: (\S+)(?: \(([\d.]+) (B|kB|MB))?|Copying (\S+) to")

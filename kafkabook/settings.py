@@ -17,6 +17,8 @@ ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 STATE_DIR = Path(os.environ.get("KAFKABOOK_STATE_DIR", ROOT / ".kafka"))
 LIBS_DIR = STATE_DIR / "libs"
+#: Spring Boot and Spring Kafka jars (chapter 4.4), apart from the broker's log4j2 binding
+SPRING_DIR = STATE_DIR / "spring"
 KAFKA_VERSION = "4.3.1"
 
 #: where the notebooks connect; a reader may point them at any cluster

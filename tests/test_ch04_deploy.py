@@ -131,12 +131,12 @@ def test_every_checklist_item_passes_on_the_broker(nb_summary):
 def test_a_broken_item_shows_a_cross(nb_summary):
     tb = nb_summary
     cell = _cell_index(tb, "partition_count(DLT)")
-    tb.inject("DLT = 'summary-orders-short.DLT'\nfresh_topic(DLT, partitions=1)", pop=True)
+    tb.inject("DLT = 'summary-orders-short-dlt'\nfresh_topic(DLT, partitions=1)", pop=True)
     out = tb.execute_cell(cell)
     text = "".join(o.get("text", "") for o in out["outputs"])
     assert "✘ 데드 레터 토픽의 파티션 수" in text, text
     assert tb.value("checks.results['데드 레터 토픽의 파티션 수']") is False
-    tb.inject("DLT = 'summary-orders.DLT'", pop=True)
+    tb.inject("DLT = 'summary-orders-dlt'", pop=True)
     tb.execute_cell(cell)
     assert tb.value("checks.results['데드 레터 토픽의 파티션 수']") is True
 
@@ -146,7 +146,7 @@ def test_summary_exercise_checker_judges_from_the_broker(nb_summary):
     assert _judge(tb) == "답 없음"
     grow = ("from kafkabook.connection import admin_client\n"
             "with admin_client() as a:\n"
-            "    a.create_partitions({{'summary-payments.DLT': {}}})\n")
+            "    a.create_partitions({{'summary-payments-dlt': {}}})\n")
     assert _judge(tb, grow.format(2)) == "오답"      # still fewer than the source's 4
     assert _judge(tb, grow.format(4)) == "정답"
-    assert [r.value for r in read_all("summary-payments.DLT")] == [b"failed-payment-1"]
+    assert [r.value for r in read_all("summary-payments-dlt")] == [b"failed-payment-1"]
