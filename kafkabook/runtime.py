@@ -84,7 +84,6 @@ def ensure_jars(quiet=False, pom=POM, dest=None, what="카프카 4.3.1"):
     if not quiet:
         print(f"{what} jar를 Maven Central에서 받습니다 ({_relative(dest)}; 처음 한 번, ~/.m2가 캐시) ...",
               file=sys.stderr, flush=True)
-    began = time.monotonic()
     returncode, output = _maven_with_progress(cmd, quiet)
     if returncode != 0:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -92,10 +91,6 @@ def ensure_jars(quiet=False, pom=POM, dest=None, what="카프카 4.3.1"):
     shutil.rmtree(dest, ignore_errors=True)
     tmp.rename(dest)
     stamp.write_text(digest)
-    if not quiet:
-        jars = list(dest.glob("*.jar"))
-        size = sum(j.stat().st_size for j in jars) / 1e6
-        print(f"  jar {len(jars)}개, {size:.0f} MB, {time.monotonic() - began:.1f}초", file=sys.stderr)
     return dest
 
 
