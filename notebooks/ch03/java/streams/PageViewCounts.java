@@ -1,0 +1,145 @@
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Properties;
+
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.streams.CloseOptions;
+import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.KeyValue;
+import org.apache.kafka.streams.StoreQueryParameters;
+import org.apache.kafka.streams.StreamsBuilder;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.Topology;
+import org.apache.kafka.streams.errors.InvalidStateStoreException;
+import org.apache.kafka.streams.kstream.Consumed;
+import org.apache.kafka.streams.kstream.Grouped;
+import org.apache.kafka.streams.kstream.KGroupedStream;
+import org.apache.kafka.streams.kstream.Materialized;
+import org.apache.kafka.streams.kstream.TimeWindows;
+import org.apache.kafka.streams.processor.StateRestoreListener;
+import org.apache.kafka.streams.state.QueryableStoreTypes;
+import org.apache.kafka.streams.state.ReadOnlyKeyValueStore;
+import org.apache.kafka.streams.state.ReadOnlyWindowStore;
+
+/**
+ * 3.5.1.3: page views (key = user, value = page) counted per page, in
+ * tumbling windows and in total. Both counts live in state stores that an
+ * HTTP endpoint on 127.0.0.1 reads while the application runs:
+ *   GET /total?page=P    ReadOnlyKeyValueStore.get(P)
+ *   GET /windows?page=P  ReadOnlyWindowStore.fetch(P, from, to)
+ *
+ * args: bootstrap applicationId stateDir inputTopic windowSeconds httpPort
+ */
+public class PageViewCounts {
+    static final String TOTALS = "page-totals";
+    static final String WINDOWED = "page-windows";
+
+    public static void main(String[] args) throws Exception {
+        Properties props = new Properties();
+        props.put(StreamsConfig.APPLICATION_ID_CONFIG, args[1]);
+        props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, args[0]);
+        props.put(StreamsConfig.STATE_DIR_CONFIG, args[2]);
+        props.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, 1000);
+        Duration size = Duration.ofSeconds(Long.parseLong(args[4]));
+
+        StreamsBuilder builder = new StreamsBuilder();
+        KGroupedStream<String, String> byPage = builder
+            .stream(args[3], Consumed.with(Serdes.String(), Serdes.String()))
+            .groupBy((user, page) -> page,          // new key: a repartition
+                     Grouped.with("by-page", Serdes.String(), Serdes.String()));
+        byPage.windowedBy(TimeWindows.ofSizeWithNoGrace(size))
+              .count(Materialized.as(WINDOWED));
+        byPage.count(Materialized.as(TOTALS));
+
+        Topology topology = builder.build();
+        System.out.println(topology.describe());
+
+        KafkaStreams streams = new KafkaStreams(topology, props);
+        streams.setStateListener((now, before) ->
+            System.out.println("STATE " + before + " -> " + now));
+        streams.setGlobalStateRestoreListener(new Restores());
+        HttpServer http = HttpServer.create(
+            new InetSocketAddress("127.0.0.1", Integer.parseInt(args[5])), 0);
+        http.createContext("/total", ex -> answer(ex, () -> {
+            ReadOnlyKeyValueStore<String, Long> store = streams.store(
+                StoreQueryParameters.fromNameAndType(
+                    TOTALS, QueryableStoreTypes.<String, Long>keyValueStore()));
+            Long count = store.get(page(ex));
+            return "{\"page\": \"" + page(ex) + "\", \"count\": " + count + "}";
+        }));
+        http.createContext("/windows", ex -> answer(ex, () -> {
+            ReadOnlyWindowStore<String, Long> store = streams.store(
+                StoreQueryParameters.fromNameAndType(
+                    WINDOWED, QueryableStoreTypes.<String, Long>windowStore()));
+            StringBuilder json = new StringBuilder("[");
+            try (var it = store.fetch(page(ex), Instant.EPOCH,
+                                      Instant.now().plus(Duration.ofDays(1)))) {
+                while (it.hasNext()) {
+                    KeyValue<Long, Long> w = it.next();   // window start, count
+                    if (json.length() > 1) json.append(", ");
+                    json.append("[").append(w.key).append(", ")
+                        .append(w.value).append("]");
+                }
+            }
+            return json.append("]").toString();
+        }));
+        http.start();
+        System.out.println("HTTP 127.0.0.1:" + args[5] + " /total /windows");
+
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            http.stop(0);
+            streams.close(CloseOptions.groupMembershipOperation(
+                    CloseOptions.GroupMembershipOperation.LEAVE_GROUP)
+                .withTimeout(Duration.ofSeconds(10)));
+        }));
+        streams.start();
+    }
+
+    static String page(HttpExchange ex) {
+        String query = ex.getRequestURI().getQuery();   // page=<name>
+        return query == null ? "" : query.replaceFirst("^page=", "");
+    }
+
+    interface Body { String get(); }
+
+    /** 200 with the store's answer, 503 while the store cannot be queried. */
+    static void answer(HttpExchange ex, Body body) throws IOException {
+        int status = 200;
+        String text;
+        try {
+            text = body.get();
+        } catch (InvalidStateStoreException e) {
+            status = 503;
+            text = "{\"error\": \"" + e.getClass().getSimpleName() + "\"}";
+        }
+        byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
+        ex.getResponseHeaders().set("Content-Type", "application/json");
+        ex.sendResponseHeaders(status, bytes.length);
+        try (OutputStream out = ex.getResponseBody()) {
+            out.write(bytes);
+        }
+    }
+
+    /** One line when a store starts and ends restoring from its changelog. */
+    static class Restores implements StateRestoreListener {
+        public void onRestoreStart(TopicPartition tp, String store,
+                                   long start, long end) {
+            System.out.println("RESTORE START " + store + " from " + tp
+                               + " offsets " + start + ".." + end);
+        }
+        public void onBatchRestored(TopicPartition tp, String store,
+                                    long batchEnd, long restored) { }
+        public void onRestoreEnd(TopicPartition tp, String store,
+                                 long restored) {
+            System.out.println("RESTORE END " + store + " from " + tp
+                               + " restored " + restored + " records");
+        }
+    }
+}
