@@ -1,0 +1,70 @@
+// 3.5.2 프로세서 API로 만든 필터: 소스 -> FilterProcessor -> 싱크를 Topology에 직접 잇는다.
+// 실행: java -cp '.kafka/libs/*' ProcessorFilter.java <bootstrap> <application.id> <state.dir>
+//       <입력 토픽> <출력 토픽> [기준 길이]
+import java.util.Properties;
+
+import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.Topology;
+import org.apache.kafka.streams.processor.api.Processor;
+import org.apache.kafka.streams.processor.api.ProcessorContext;
+// java.lang.Record(자바 16+)와 겹치지 않도록 이름을 콕 집어 가져온다.
+import org.apache.kafka.streams.processor.api.Record;
+
+public class ProcessorFilter {
+
+    // 입력 <String, String>, 출력 <String, String>인 프로세서
+    static class FilterProcessor
+            implements Processor<String, String, String, String> {
+        private final int minLength;
+        private ProcessorContext<String, String> context;
+
+        FilterProcessor(int minLength) {
+            this.minLength = minLength;
+        }
+
+        @Override
+        public void init(ProcessorContext<String, String> context) {
+            this.context = context;
+        }
+
+        @Override
+        public void process(Record<String, String> rec) {
+            if (rec.value().length() > minLength) {
+                context.forward(rec);   // 다음 노드(싱크)로 넘긴다
+            }
+        }
+    }
+
+    public static void main(String[] args) {
+        String bootstrap = args[0], appId = args[1], stateDir = args[2];
+        String input = args[3], output = args[4];
+        int minLength = args.length > 5 ? Integer.parseInt(args[5]) : 5;
+
+        Properties props = new Properties();
+        props.put(StreamsConfig.APPLICATION_ID_CONFIG, appId);
+        props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        props.put(StreamsConfig.STATE_DIR_CONFIG, stateDir);
+        props.put(StreamsConfig.DEFAULT_KEY_SERDE_CLASS_CONFIG,
+                Serdes.StringSerde.class);
+        props.put(StreamsConfig.DEFAULT_VALUE_SERDE_CLASS_CONFIG,
+                Serdes.StringSerde.class);
+
+        Topology topology = new Topology();
+        topology.addSource("Source", input)
+                .addProcessor("Process",
+                        () -> new FilterProcessor(minLength), "Source")
+                .addSink("Sink", output, "Process");
+
+        System.out.println("=== topology ===");
+        System.out.print(topology.describe());
+        System.out.println("=== end topology ===");
+
+        KafkaStreams streams = new KafkaStreams(topology, props);
+        streams.setStateListener((newState, oldState) ->
+                System.out.println("state: " + oldState + " -> " + newState));
+        Runtime.getRuntime().addShutdownHook(new Thread(streams::close));
+        streams.start();
+    }
+}
