@@ -128,9 +128,34 @@ def window_start(ts, size_ms):
     return ts - ts % size_ms
 
 
-def window_counts(views, size_ms):
-    """{(page, window start): count} computed from (user, page, timestamp) rows."""
-    return dict(sorted(Counter((page, window_start(ts, size_ms)) for _, page, ts in views).items()))
+def window_counts(views, size_ms, grace_ms=None):
+    """{(page, window start): count} computed from (user, page, timestamp) rows in sending order.
+
+    With `grace_ms` (0 for TimeWindows.ofSizeWithNoGrace) a row whose window has already closed
+    is left out, as Streams drops it: closed means window end <= stream time - grace, where
+    stream time is the largest timestamp seen so far, this row's included
+    (KStreamWindowAggregate).
+    """
+    counts, stream_time = Counter(), None
+    for _, page, ts in views:
+        stream_time = ts if stream_time is None else max(stream_time, ts)
+        start = window_start(ts, size_ms)
+        if grace_ms is not None and start + size_ms <= stream_time - grace_ms:
+            continue
+        counts[(page, start)] += 1
+    return dict(sorted(counts.items()))
+
+
+def dropped(views, size_ms, grace_ms=0):
+    """The rows window_counts(..., grace_ms) leaves out (they came after their window closed)."""
+    kept = []
+    stream_time = None
+    for row in views:
+        ts = row[2]
+        stream_time = ts if stream_time is None else max(stream_time, ts)
+        if window_start(ts, size_ms) + size_ms <= stream_time - grace_ms:
+            kept.append(row)
+    return kept
 
 
 def totals(views):
@@ -172,18 +197,13 @@ def wait_for_count(port, page, count, timeout=60):
 
 # ---------------------------------------------------------------- internal topics
 
-def topic_configs(topics, keys=("cleanup.policy", "retention.ms", "segment.bytes",
-                                "message.timestamp.type"), bootstrap=BOOTSTRAP):
-    """{topic: {config: value}} read from the broker for `keys` (describe_configs)."""
-    from kafka.admin import ConfigResource, ConfigResourceType
-    out = {}
-    with admin_client(bootstrap) as admin:
-        for topic in topics:
-            [res] = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)])
-            entries = res.resources[0][4] if hasattr(res, "resources") else res[0][4]
-            values = {e[0]: e[1] for e in entries}
-            out[topic] = {k: values.get(k) for k in keys}
-    return out
+def topic_configs(topic, bootstrap=BOOTSTRAP):
+    """{config: value} the topic was given on creation (its dynamic configs), read from the broker
+    with kafka-configs.sh --describe."""
+    from .cli import kafka_sh
+    from .tables import parse_configs
+    return parse_configs(kafka_sh(f"kafka-configs.sh --bootstrap-server {bootstrap} "
+                                  f"--entity-type topics --entity-name {topic} --describe"))
 
 
 def partition_counts(topics, bootstrap=BOOTSTRAP):
@@ -300,3 +320,21 @@ def wait_until_consumed(group, topic, timeout=60, bootstrap=BOOTSTRAP):
     wait_until(lambda: committed(group, topic) == ends, timeout,
                f"그룹 {group}의 {topic} 커밋")
     print("완료:", committed(group, topic), flush=True)
+
+
+# ---------------------------------------------------------------- exercise (3.5.1.3)
+
+def check_window_exercise(topic, page, first_start, size_ms, wanted, bootstrap=BOOTSTRAP):
+    """(ok, message): do the records of `page` in `topic` (read from the broker) fall into the
+    windows starting at first_start, first_start + size_ms, ... with exactly `wanted` counts
+    (and nowhere else)?"""
+    from .topics import read_all
+    records = [r for r in read_all(topic, bootstrap) if r.value and r.value.decode() == page]
+    got = Counter(window_start(r.timestamp, size_ms) for r in records)
+    want = {first_start + i * size_ms: n for i, n in enumerate(wanted) if n}
+    if not records:
+        return False, f"아직이다: {topic}에 {page} 레코드가 없다."
+    if dict(got) == want:
+        return True, f"맞았다: {page} 레코드 {len(records)}개가 창마다 {list(wanted)}개씩 들어갔다."
+    shown = {f"{(s - first_start) // 1000:+d}초": n for s, n in sorted(got.items())}
+    return False, f"틀렸다: EX_START 기준 창별 개수가 {shown}이다."

@@ -7,7 +7,8 @@ import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsBuilder;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.Topology;
-import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler;
+import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler
+    .StreamThreadExceptionResponse;
 import org.apache.kafka.streams.kstream.KStream;
 import org.apache.kafka.streams.kstream.KTable;
 
@@ -41,17 +42,18 @@ public class OrderAddressJoin {
               .to(args[5]);
 
         Topology topology = builder.build();
-        System.out.println(topology.describe());
+        System.out.println("=== topology ===");
+        System.out.print(topology.describe());
+        System.out.println("=== end topology ===");
 
         KafkaStreams streams = new KafkaStreams(topology, props);
         streams.setStateListener((now, before) ->
-            System.out.println("STATE " + before + " -> " + now));
+            System.out.println("state: " + before + " -> " + now));
         streams.setUncaughtExceptionHandler(e -> {
             Throwable cause = e.getCause() != null ? e.getCause() : e;
             System.out.println("FAILED " + cause.getClass().getName()
                                + ": " + cause.getMessage());
-            return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse
-                .SHUTDOWN_CLIENT;
+            return StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
         });
         Runtime.getRuntime().addShutdownHook(new Thread(() -> streams.close(
             CloseOptions.groupMembershipOperation(

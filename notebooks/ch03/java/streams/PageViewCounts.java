@@ -4,12 +4,15 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Map;
 import java.util.Properties;
+import java.util.concurrent.ConcurrentHashMap;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.common.utils.Bytes;
 import org.apache.kafka.streams.CloseOptions;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.KeyValue;
@@ -27,13 +30,14 @@ import org.apache.kafka.streams.processor.StateRestoreListener;
 import org.apache.kafka.streams.state.QueryableStoreTypes;
 import org.apache.kafka.streams.state.ReadOnlyKeyValueStore;
 import org.apache.kafka.streams.state.ReadOnlyWindowStore;
+import org.apache.kafka.streams.state.WindowStore;
 
 /**
  * 3.5.1.3: page views (key = user, value = page) counted per page, in
  * tumbling windows and in total. Both counts live in state stores that an
  * HTTP endpoint on 127.0.0.1 reads while the application runs:
  *   GET /total?page=P    ReadOnlyKeyValueStore.get(P)
- *   GET /windows?page=P  ReadOnlyWindowStore.fetch(P, from, to)
+ *   GET /windows?page=P  ReadOnlyWindowStore.fetch(P, an hour ago, now)
  *
  * args: bootstrap applicationId stateDir inputTopic windowSeconds httpPort
  */
@@ -53,36 +57,42 @@ public class PageViewCounts {
         KGroupedStream<String, String> byPage = builder
             .stream(args[3], Consumed.with(Serdes.String(), Serdes.String()))
             .groupBy((user, page) -> page,          // new key: a repartition
-                     Grouped.with("by-page", Serdes.String(), Serdes.String()));
+                     Grouped.with("by-page", Serdes.String(),
+                                  Serdes.String()));
         byPage.windowedBy(TimeWindows.ofSizeWithNoGrace(size))
-              .count(Materialized.as(WINDOWED));
+              .count(Materialized.<String, Long, WindowStore<Bytes, byte[]>>
+                     as(WINDOWED).withRetention(Duration.ofHours(1)));
         byPage.count(Materialized.as(TOTALS));
 
         Topology topology = builder.build();
-        System.out.println(topology.describe());
+        System.out.println("=== topology ===");
+        System.out.print(topology.describe());
+        System.out.println("=== end topology ===");
 
         KafkaStreams streams = new KafkaStreams(topology, props);
         streams.setStateListener((now, before) ->
-            System.out.println("STATE " + before + " -> " + now));
+            System.out.println("state: " + before + " -> " + now));
         streams.setGlobalStateRestoreListener(new Restores());
         HttpServer http = HttpServer.create(
             new InetSocketAddress("127.0.0.1", Integer.parseInt(args[5])), 0);
         http.createContext("/total", ex -> answer(ex, () -> {
             ReadOnlyKeyValueStore<String, Long> store = streams.store(
-                StoreQueryParameters.fromNameAndType(
-                    TOTALS, QueryableStoreTypes.<String, Long>keyValueStore()));
+                StoreQueryParameters.fromNameAndType(TOTALS,
+                    QueryableStoreTypes.<String, Long>keyValueStore()));
             Long count = store.get(page(ex));
-            return "{\"page\": \"" + page(ex) + "\", \"count\": " + count + "}";
+            return "{\"page\": \"" + page(ex) + "\", \"count\": "
+                   + count + "}";
         }));
         http.createContext("/windows", ex -> answer(ex, () -> {
             ReadOnlyWindowStore<String, Long> store = streams.store(
-                StoreQueryParameters.fromNameAndType(
-                    WINDOWED, QueryableStoreTypes.<String, Long>windowStore()));
+                StoreQueryParameters.fromNameAndType(WINDOWED,
+                    QueryableStoreTypes.<String, Long>windowStore()));
             StringBuilder json = new StringBuilder("[");
-            try (var it = store.fetch(page(ex), Instant.EPOCH,
-                                      Instant.now().plus(Duration.ofDays(1)))) {
+            Instant now = Instant.now();    // windows that started in the
+            Instant from = now.minus(Duration.ofHours(1));     // last hour
+            try (var it = store.fetch(page(ex), from, now)) {
                 while (it.hasNext()) {
-                    KeyValue<Long, Long> w = it.next();   // window start, count
+                    KeyValue<Long, Long> w = it.next(); // start, count
                     if (json.length() > 1) json.append(", ");
                     json.append("[").append(w.key).append(", ")
                         .append(w.value).append("]");
@@ -109,14 +119,18 @@ public class PageViewCounts {
 
     interface Body { String get(); }
 
-    /** 200 with the store's answer, 503 while the store cannot be queried. */
+    /** 200 with the store's answer, 503 while it cannot be queried yet. */
     static void answer(HttpExchange ex, Body body) throws IOException {
         int status = 200;
         String text;
         try {
             text = body.get();
-        } catch (InvalidStateStoreException e) {
+        } catch (InvalidStateStoreException e) {       // not queryable yet
             status = 503;
+            text = "{\"error\": \"" + e.getClass().getSimpleName() + "\"}";
+        } catch (RuntimeException e) {         // a bug: say so
+            e.printStackTrace(System.out);
+            status = 500;
             text = "{\"error\": \"" + e.getClass().getSimpleName() + "\"}";
         }
         byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
@@ -129,8 +143,11 @@ public class PageViewCounts {
 
     /** One line when a store starts and ends restoring from its changelog. */
     static class Restores implements StateRestoreListener {
+        final Map<TopicPartition, Long> began = new ConcurrentHashMap<>();
+
         public void onRestoreStart(TopicPartition tp, String store,
                                    long start, long end) {
+            began.put(tp, System.nanoTime());
             System.out.println("RESTORE START " + store + " from " + tp
                                + " offsets " + start + ".." + end);
         }
@@ -138,8 +155,11 @@ public class PageViewCounts {
                                     long batchEnd, long restored) { }
         public void onRestoreEnd(TopicPartition tp, String store,
                                  long restored) {
+            long ms = (System.nanoTime() - began.getOrDefault(tp, 0L))
+                      / 1_000_000;
             System.out.println("RESTORE END " + store + " from " + tp
-                               + " restored " + restored + " records");
+                               + " restored " + restored + " records in "
+                               + ms + " ms");
         }
     }
 }
