@@ -19,6 +19,15 @@ _SUB = re.compile(r"^\s*Sub-topology: (\d+)( for global store)?")
 _NODE = re.compile(r"^\s*(Source|Processor|Sink): (\S+) \((topics|stores|topic|extractor class): (.*)\)\s*$")
 _EDGE = re.compile(r"^\s*(-->|<--) (.*)$")
 
+_HEAD = re.compile(r"^(Topologies:|Topology: .*:)\s*$")
+
+
+def is_topology_line(line):
+    """True for a line of TopologyDescription's text (header, sub-topology, node or edge line)."""
+    return bool(line.strip() and (_HEAD.match(line.strip()) or _SUB.match(line) or _NODE.match(line)
+                                  or _EDGE.match(line)))
+
+
 KIND_KO = {"Source": "소스", "Processor": "프로세서", "Sink": "싱크"}
 COLORS = {"Source": "#cfe8ff", "Processor": "#fff2c2", "Sink": "#d9f2d0",
           "topic": "#eeeeee", "store": "#f6d6f0"}

@@ -1,15 +1,19 @@
-// 3.5.2 프로세서 API로 만든 필터: 소스 -> FilterProcessor -> 싱크를 Topology에 직접 잇는다.
-// 실행: java -cp '.kafka/libs/*' ProcessorFilter.java <bootstrap> <application.id> <state.dir>
-//       <입력 토픽> <출력 토픽> [기준 길이]
+// 3.5.2 프로세서 API로 만든 필터: 소스 -> FilterProcessor -> 싱크를
+// Topology에 직접 잇는다.
+// 실행: java -cp '.kafka/libs/*' ProcessorFilter.java <bootstrap>
+//       <application.id> <state.dir> <입력 토픽> <출력 토픽> [기준 길이]
 import java.util.Properties;
+import java.util.concurrent.CountDownLatch;
 
 import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.streams.CloseOptions;
+import org.apache.kafka.streams.CloseOptions.GroupMembershipOperation;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.Topology;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
-// java.lang.Record(자바 16+)와 겹치지 않도록 이름을 콕 집어 가져온다.
+// java.lang.Record(자바 16+)와 겹치지 않게 이름을 콕 집어 가져온다.
 import org.apache.kafka.streams.processor.api.Record;
 
 public class ProcessorFilter {
@@ -37,7 +41,7 @@ public class ProcessorFilter {
         }
     }
 
-    public static void main(String[] args) {
+    public static void main(String[] args) throws InterruptedException {
         String bootstrap = args[0], appId = args[1], stateDir = args[2];
         String input = args[3], output = args[4];
         int minLength = args.length > 5 ? Integer.parseInt(args[5]) : 5;
@@ -62,9 +66,21 @@ public class ProcessorFilter {
         System.out.println("=== end topology ===");
 
         KafkaStreams streams = new KafkaStreams(topology, props);
-        streams.setStateListener((newState, oldState) ->
-                System.out.println("state: " + oldState + " -> " + newState));
-        Runtime.getRuntime().addShutdownHook(new Thread(streams::close));
+        CountDownLatch stopped = new CountDownLatch(1);
+        streams.setStateListener((newState, oldState) -> {
+            System.out.println("state: " + oldState + " -> " + newState);
+            if (newState == KafkaStreams.State.NOT_RUNNING
+                    || newState == KafkaStreams.State.ERROR) {
+                stopped.countDown();
+            }
+        });
+        // SIGTERM(kill, Ctrl+C)을 받으면 그룹을 떠나며 닫는다.
+        // 인자 없는 close()는 클래식 그룹 프로토콜에서 그룹에 남는다.
+        CloseOptions leave = CloseOptions.groupMembershipOperation(
+                GroupMembershipOperation.LEAVE_GROUP);
+        Runtime.getRuntime().addShutdownHook(
+                new Thread(() -> streams.close(leave)));
         streams.start();
+        stopped.await();   // 앱이 멈추거나(NOT_RUNNING) 실패할(ERROR) 때까지
     }
 }

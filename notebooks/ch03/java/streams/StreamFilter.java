@@ -1,9 +1,13 @@
-// 3.5.1.1 스트림 필터: 값의 길이가 기준(기본 5)보다 긴 레코드만 출력 토픽에 쓴다.
-// 실행: java -cp '.kafka/libs/*' StreamFilter.java <bootstrap> <application.id> <state.dir>
-//       <입력 토픽> <출력 토픽> [기준 길이]
+// 3.5.1.1 스트림 필터: 값의 길이가 기준(기본 5)보다 긴 레코드만
+// 출력 토픽에 쓴다.
+// 실행: java -cp '.kafka/libs/*' StreamFilter.java <bootstrap> <application.id>
+//       <state.dir> <입력 토픽> <출력 토픽> [기준 길이]
 import java.util.Properties;
+import java.util.concurrent.CountDownLatch;
 
 import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.streams.CloseOptions;
+import org.apache.kafka.streams.CloseOptions.GroupMembershipOperation;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsBuilder;
 import org.apache.kafka.streams.StreamsConfig;
@@ -11,7 +15,7 @@ import org.apache.kafka.streams.Topology;
 import org.apache.kafka.streams.kstream.KStream;
 
 public class StreamFilter {
-    public static void main(String[] args) {
+    public static void main(String[] args) throws InterruptedException {
         String bootstrap = args[0], appId = args[1], stateDir = args[2];
         String input = args[3], output = args[4];
         int minLength = args.length > 5 ? Integer.parseInt(args[5]) : 5;
@@ -36,9 +40,21 @@ public class StreamFilter {
         System.out.println("=== end topology ===");
 
         KafkaStreams streams = new KafkaStreams(topology, props);
-        streams.setStateListener((newState, oldState) ->
-                System.out.println("state: " + oldState + " -> " + newState));
-        Runtime.getRuntime().addShutdownHook(new Thread(streams::close));
+        CountDownLatch stopped = new CountDownLatch(1);
+        streams.setStateListener((newState, oldState) -> {
+            System.out.println("state: " + oldState + " -> " + newState);
+            if (newState == KafkaStreams.State.NOT_RUNNING
+                    || newState == KafkaStreams.State.ERROR) {
+                stopped.countDown();
+            }
+        });
+        // SIGTERM(kill, Ctrl+C)을 받으면 그룹을 떠나며 닫는다.
+        // 인자 없는 close()는 클래식 그룹 프로토콜에서 그룹에 남는다.
+        CloseOptions leave = CloseOptions.groupMembershipOperation(
+                GroupMembershipOperation.LEAVE_GROUP);
+        Runtime.getRuntime().addShutdownHook(
+                new Thread(() -> streams.close(leave)));
         streams.start();
+        stopped.await();   // 앱이 멈추거나(NOT_RUNNING) 실패할(ERROR) 때까지
     }
 }
