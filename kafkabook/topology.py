@@ -128,45 +128,74 @@ def _depths(st):
     return {name: depth(name) for name in st.nodes}
 
 
+def _wrap(name, width=24):
+    """Break a long node or topic name after '-' or '.' so that boxes stay narrow."""
+    lines, line = [], ""
+    for part in re.split(r"(?<=[-.])", name):
+        if line and len(line) + len(part) > width:
+            lines.append(line)
+            line = ""
+        line += part
+    return "\n".join(lines + [line])
+
+
 def _layout(topo):
-    """[(key, label, kind, col, row)] boxes and [(from key, to key, dashed)] arrows."""
+    """[(key, label, kind, col, row)] boxes and [(from key, to key, dashed)] arrows.
+
+    Columns: source topics, then nodes by depth, then sink topics; within a column a box sits
+    near the mean row of the boxes that feed it (fewer crossing arrows)."""
     boxes, arrows, row0 = [], [], 0
     for st in topo.subtopologies:
         depth = _depths(st)
         last = max(depth.values(), default=0) + 2
-        rows = {}
+        feeds = {}                                   # box key -> keys of the boxes with arrows into it
+        cols = {}                                    # column -> [(key, label, kind)] in first-seen order
 
-        def place(key, label, kind, col):
-            rows[col] = rows.get(col, -1) + 1
-            boxes.append((key, label, kind, col, row0 + rows[col]))
+        def add(key, label, kind, col):
+            if key not in feeds:
+                feeds[key] = []
+                cols.setdefault(col, []).append((key, label, kind))
 
-        title = f"서브토폴로지 {st.id}" + (" (글로벌 저장소)" if st.global_store else "")
-        boxes.append((f"title{st.id}", title, "title", 0, row0 - 0.6))
         for name, n in st.nodes.items():
+            me = f"{st.id}:{name}"
+            add(me, f"{KIND_KO[n.kind]}\n{_wrap(name)}", n.kind, depth[name] + 1)
             if n.kind == "Source":
                 for t in n.topics:
-                    key = f"{st.id}:in:{t}"
-                    if key not in {b[0] for b in boxes}:
-                        place(key, f"토픽\n{t}", "topic", 0)
-                    arrows.append((key, f"{st.id}:{name}", False))
-        for name, n in st.nodes.items():
-            place(f"{st.id}:{name}", f"{KIND_KO[n.kind]}\n{name}", n.kind, depth[name] + 1)
+                    add(f"{st.id}:in:{t}", f"토픽\n{_wrap(t)}", "topic", 0)
+                    arrows.append((f"{st.id}:in:{t}", me, False))
+                    feeds[me].append(f"{st.id}:in:{t}")
+            for p in n.predecessors:
+                if p in st.nodes:
+                    feeds[me].append(f"{st.id}:{p}")
             for s in n.successors:
                 if s in st.nodes:
-                    arrows.append((f"{st.id}:{name}", f"{st.id}:{s}", False))
+                    arrows.append((me, f"{st.id}:{s}", False))
+        for name, n in st.nodes.items():
+            me = f"{st.id}:{name}"
             if n.kind == "Sink":
                 for t in n.topics:
-                    key = f"{st.id}:out:{t}"
-                    if key not in {b[0] for b in boxes}:
-                        place(key, f"토픽\n{t}", "topic", last)
-                    arrows.append((f"{st.id}:{name}", key, False))
-        for name, n in st.nodes.items():
+                    add(f"{st.id}:out:{t}", f"토픽\n{_wrap(t)}", "topic", last)
+                    arrows.append((me, f"{st.id}:out:{t}", False))
+                    feeds[f"{st.id}:out:{t}"].append(me)
             for s in n.stores:
                 key = f"{st.id}:store:{s}"
-                if key not in {b[0] for b in boxes}:
-                    place(key, f"저장소\n{s}", "store", depth[name] + 1)
-                arrows.append((f"{st.id}:{name}", key, True))
-        row0 += max(rows.values()) + 2.2
+                add(key, f"저장소\n{_wrap(s)}", "store", depth[name] + 1)
+                arrows.append((me, key, True))
+                feeds[key].append(me)
+        rows, height = {}, 0
+        for col in sorted(cols):
+            order = []
+            for i, (key, label, kind) in enumerate(cols[col]):
+                placed = [rows[f] for f in feeds[key] if f in rows]
+                order.append(((1 if kind == "store" else 0),
+                              sum(placed) / len(placed) if placed else i, i, key, label, kind))
+            for r, (_, _, _, key, label, kind) in enumerate(sorted(order)):
+                rows[key] = r
+                boxes.append((key, label, kind, col, row0 + r))
+            height = max(height, len(order))
+        title = f"서브토폴로지 {st.id}" + (" (글로벌 저장소)" if st.global_store else "")
+        boxes.append((f"title{st.id}", title, "title", 0, row0 - 0.7))
+        row0 += height + 1.3
     return boxes, arrows
 
 
@@ -179,12 +208,12 @@ def draw(topo, title=None, ax=None):
     cols = max(b[3] for b in boxes) + 1
     rows = max(b[4] for b in boxes) + 1
     if ax is None:
-        fig, ax = plots.figure(figsize=(max(6.0, 2.9 * cols), 0.4 + 0.95 * rows))
+        fig, ax = plots.figure(figsize=(max(6.0, 2.5 * cols), 0.5 + 0.9 * rows))
     else:
         plots.hangul_font()
         fig = ax.figure
     ax.set_xlim(-0.6, cols - 0.4)
-    ax.set_ylim(rows - 0.4, -1.1)
+    ax.set_ylim(rows - 0.3, -1.2)
     ax.axis("off")
     artists = {}
     for key, label, kind, col, row in boxes:

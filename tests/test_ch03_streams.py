@@ -4,6 +4,7 @@ Each notebook runs twice in a row (KAFKABOOK_RUNS); the tests then read the topi
 and compute the expected results themselves. The topology parser is checked on the describe() text of a
 real Kafka Streams 4.3.1 topology with a repartition, a join, a windowed count and a global store.
 """
+import time
 import zlib
 
 import pytest
@@ -12,8 +13,7 @@ from kafka.partitioner import murmur2
 from conftest import notebook_fixture
 from kafkabook import jvm, streams, topology
 from kafkabook.connection import producer
-from kafkabook.topics import fresh_topic, read_all, topic_exists
-from kafkabook.waiting import WaitTimeout
+from kafkabook.topics import delete_topics, fresh_topic, read_all, topic_exists
 
 STATES_RUN_AND_STOP = ["CREATED", "REBALANCING", "RUNNING", "PENDING_SHUTDOWN", "NOT_RUNNING"]
 
@@ -24,17 +24,6 @@ def _partitions(topic):
     for r in read_all(topic):
         out.setdefault(r.partition, []).append((r.key.decode(), r.value.decode()))
     return out
-
-
-def _fresh(topic, partitions):
-    """fresh_topic, tried again if the create keeps answering TopicAlreadyExists (seen once on a loaded
-    machine right after a Streams app wrote to the topic: the first CreateTopics failed after it was applied)."""
-    for _ in range(2):
-        try:
-            return fresh_topic(topic, partitions=partitions)
-        except WaitTimeout:
-            pass
-    return fresh_topic(topic, partitions=partitions)
 
 
 def _longer_than(parts, n):
@@ -109,13 +98,20 @@ def test_drawing_has_a_box_per_node_topic_and_store(many_text):
     matplotlib.use("Agg")
     topo = topology.parse(many_text)
     fig = topology.draw(topo, "여러 가지")
-    labels = [t.get_text() for t in fig.axes[0].texts]
+    labels = [t.get_text().replace("\n", "") for t in fig.axes[0].texts
+              if t.get_text()]           # arrows are empty annotations; long names are wrapped
     for n in topo.nodes():
-        assert any(n.name in label for label in labels), n.name
+        assert any(label.endswith(n.name) for label in labels), n.name
     for t in topo.source_topics() + topo.sink_topics():
-        assert any(label == f"토픽\n{t}" for label in labels), t
+        assert "토픽" + t in labels, t
     for s in topo.stores():
-        assert any(label == f"저장소\n{s}" for label in labels), s
+        assert "저장소" + s in labels, s
+    # a box per node, per (sub-topology, topic) and per store, plus one title per sub-topology
+    boxes = len(topo.nodes()) + len(topo.stores()) + len(topo.subtopologies) + sum(
+        len({t for n in st.nodes.values() if n.kind == k for t in n.topics})
+        for st in topo.subtopologies for k in ("Source", "Sink"))
+    assert len(labels) == boxes                # set_title() is not among ax.texts
+
 
 
 def test_parser_refuses_text_that_is_not_a_topology():
@@ -186,25 +182,36 @@ def test_librdkafka_default_partitioner_is_crc32_and_differs_from_murmur2(nb_fil
 
 
 def test_filter_exercise_checker_judges_the_output_topic(nb_filter):
-    check = 'streams.check_filtered(EX_IN, EX_OUT, lambda v: len(v) >= 10, "길이가 10 이상")'
-    assert "아직" in nb_filter.ref(check)
+    assert "아직" in nb_filter.ref(
+        'streams.check_filtered(EX_IN, EX_OUT, lambda v: len(v) >= 10, "길이가 10 이상")')
+    created = []
 
     def run(threshold):
-        _fresh("streams.exercise.long", 2)
+        # a new output topic per try (no delete-and-recreate churn while the kernel holds clients)
+        out = f"streams.exercise.long.t{threshold}.{time.time_ns()}"
+        fresh_topic(out, partitions=2)
+        created.append(out)
         app = streams.start("streams/StreamFilter.java", "test-exercise-filter",
-                            "streams.exercise.in", "streams.exercise.long", threshold)
+                            "streams.exercise.in", out, threshold)
         try:
             want = sum(len(v) > threshold for v in nb_filter.ref("EX_VALUES"))
-            streams.wait_for_records("streams.exercise.long", want)
+            streams.wait_for_records(out, want)
         finally:
             app.stop(quiet=True)
-        return nb_filter.ref(check)
+        verdict = nb_filter.ref(
+            f'streams.check_filtered(EX_IN, "{out}", lambda v: len(v) >= 10, "길이가 10 이상")')
+        return verdict, out
 
-    assert "틀렸다" in run(10)          # length > 10 drops the values of exactly 10
-    assert "맞다" in run(9)
-    assert [v for recs in _partitions("streams.exercise.long").values() for _, v in recs] \
-        and all(len(v) >= 10 for recs in _partitions("streams.exercise.long").values() for _, v in recs)
-    streams.reset("test-exercise-filter")
+    try:
+        verdict, _ = run(10)            # length > 10 drops the values of exactly 10
+        assert "틀렸다" in verdict
+        verdict, out = run(9)
+        assert "맞다" in verdict
+        values = [v for recs in _partitions(out).values() for _, v in recs]
+        assert sorted(values) == sorted(v for v in nb_filter.ref("EX_VALUES") if len(v) >= 10)
+    finally:
+        delete_topics(created)
+        streams.reset("test-exercise-filter")
 
 
 def test_no_jvm_left_after_the_filter_notebook(nb_filter):
@@ -241,22 +248,29 @@ def test_processor_topology_uses_the_names_given_to_addSource_addProcessor_addSi
 
 
 def test_processor_exercise_checker_runs_the_app_on_the_readers_input(nb_processor):
-    check = 'streams.check_processor_exercise(EX_IN, EX_OUT, "ch03-papi-exercise")'
-    fresh_topic("processor.exercise.in", partitions=2)
-    assert "아직" in nb_processor.ref(check)
+    assert "아직" in nb_processor.ref('streams.check_processor_exercise(EX_IN, EX_OUT, "ch03-papi-exercise")')
+    created = []
 
     def put(values):
-        fresh_topic("processor.exercise.in", partitions=2)
+        # new input/output topics per try (no delete-and-recreate churn while the kernel holds clients)
+        suffix = time.time_ns()
+        src, out = f"processor.exercise.in.{suffix}", f"processor.exercise.out.{suffix}"
+        fresh_topic(src, partitions=2)
+        created.extend([src, out])
         with producer() as p:
             for i, v in enumerate(values):
-                p.send("processor.exercise.in", key=f"k{i}".encode(), value=v.encode())
-        return nb_processor.ref(check)
+                p.send(src, key=f"k{i}".encode(), value=v.encode())
+        return nb_processor.ref(f'streams.check_processor_exercise("{src}", "{out}", "ch03-papi-exercise")'), out
 
-    assert "틀렸다" in put(["abcdef", "abc"])                                   # not 6 records
-    assert "틀렸다" in put(["abcdef", "abcdefg", "abcdefgh", "a", "ab", "abcde"])  # 3 pass
-    assert "맞다" in put(["abcdef", "abcdefg", "abcde", "a", "ab", "abc"])
-    out = sorted(v for recs in _partitions("processor.exercise.out").values() for _, v in recs)
-    assert out == ["abcdef", "abcdefg"]
+    try:
+        assert "틀렸다" in put(["abcdef", "abc"])[0]                                   # not 6 records
+        assert "틀렸다" in put(["abcdef", "abcdefg", "abcdefgh", "a", "ab", "abcde"])[0]  # 3 pass
+        verdict, out = put(["abcdef", "abcdefg", "abcde", "a", "ab", "abc"])
+        assert "맞다" in verdict
+        assert sorted(v for recs in _partitions(out).values() for _, v in recs) == ["abcdef", "abcdefg"]
+    finally:
+        delete_topics(created)
+        streams.reset("ch03-papi-exercise")
 
 
 def test_no_jvm_left_after_the_processor_notebook(nb_processor):
