@@ -20,17 +20,7 @@ def wait_listening(prog, group, topic, partitions, members=1, timeout=120, boots
     Stable with `members` members holding all `partitions` of `topic`; print how long that took since
     the program's start (compile + JVM + Spring + join). Returns {client_id: partitions}."""
     prog.wait_for_line(rf"ASSIGNED group={re.escape(group)} ", timeout=timeout, count=members)
-    start, last = time.monotonic(), [None]
-    with admin_client(bootstrap) as admin:
-        def settled():
-            d = admin.describe_groups([group])[group]
-            view = groups._settled(d, topic, partitions, None)
-            now = (d["group_state"], len(d["members"]))
-            if now != last[0]:
-                print(f"  {time.monotonic() - start:4.1f}초: 그룹 {group} {now[0]}, 멤버 {now[1]}명")
-                last[0] = now
-            return view if view is not None and len(view) == members else None
-        view = wait_until(settled, timeout, f"그룹 {group} Stable, 멤버 {members}명", interval=0.3)
+    view = wait_members(group, topic, partitions, members, timeout, bootstrap)
     took = time.monotonic() - prog.started_at
     print(f"준비됨: 리스너 컨테이너 실행 중, 그룹 {group} Stable, 멤버 {len(view)}명 "
           f"(프로그램 시작부터 {took:.1f}초)")
