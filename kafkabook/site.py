@@ -234,6 +234,231 @@ def remote_assets(html_dir=HTML_DIR):
     return found
 
 
+# --- page weight ------------------------------------------------------------------------------
+
+_FONT_FACE = re.compile(r"@font-face\s*{([^}]*)}", re.S)
+_RANGE = re.compile(r"U\+([0-9a-f?]+)(?:-([0-9a-f]+))?", re.I)
+
+
+def _local(page, url, html_dir):
+    """The file under html_dir that `url` (as written in `page`) names, or None (remote, data:, missing)."""
+    url = url.strip()
+    if not url or is_remote(url) or url.startswith(("data:", "#", "mailto:", "javascript:")):
+        return None
+    path = urlsplit(url).path
+    if not path:
+        return None
+    target = (Path(html_dir) / path.lstrip("/")) if path.startswith("/") else (page.parent / path)
+    target = Path(os.path.normpath(target))
+    return target if target.is_file() else None
+
+
+def _range_set(text):
+    return {c for lo, hi in _ranges(text) for c in range(lo, hi + 1)}
+
+
+def _ranges(text):
+    out = []
+    for lo, hi in _RANGE.findall(text):
+        if "?" in lo:
+            out.append((int(lo.replace("?", "0"), 16), int(lo.replace("?", "f"), 16)))
+        else:
+            out.append((int(lo, 16), int(hi or lo, 16)))
+    return out
+
+
+def _css_weight(sheet, chars, html_dir, files):
+    """Add to `files` what a browser fetches for this stylesheet: imports, images, and the fonts of the
+    @font-face rules whose unicode-range meets a character of the page (all faces without a range)."""
+    css = sheet.read_text(encoding="utf-8", errors="replace")
+    for block in _FONT_FACE.findall(css):
+        if "unicode-range" in block and not chars & _range_set(block.split("unicode-range:", 1)[1]):
+            continue
+        # a browser takes the first source it can use: woff2 here
+        m = CSS_URL.search(block)
+        f = m and _local(sheet, m.group(1) or m.group(2), html_dir)
+        if f:
+            files.add(f)
+    rest = _FONT_FACE.sub("", css)
+    for m in CSS_URL.finditer(rest):
+        f = _local(sheet, m.group(1) or m.group(2), html_dir)
+        if f and f not in files:
+            files.add(f)
+            if f.suffix == ".css":
+                _css_weight(f, chars, html_dir, files)
+
+
+def page_weight(page, html_dir=HTML_DIR):
+    """{file: bytes} of a built page and everything it loads (deduplicated): scripts, stylesheets (and what
+    they import), images, and the web-font pieces whose unicode-range covers a character of the page.
+    (A static count: what scripts load at run time — MathJax's fonts, widget icons — is not in it.)"""
+    page, html_dir = Path(page), Path(html_dir)
+    text = page.read_text(encoding="utf-8", errors="replace")
+    parser = _AssetParser()
+    parser.feed(text)
+    chars = {ord(c) for c in text if ord(c) > 0x7f} | set(range(0x20, 0x7f))
+    files = {page}
+    for kind, url in parser.assets:
+        if kind.startswith("link") and not ({"stylesheet", "preload", "modulepreload"} & set(kind.split()[1:])):
+            continue
+        f = _local(page, url, html_dir)
+        if f and f not in files:
+            files.add(f)
+            if f.suffix == ".css":
+                _css_weight(f, chars, html_dir, files)
+    return {f: f.stat().st_size for f in files}
+
+
+# --- lighter pages ----------------------------------------------------------------------------
+#
+# Run by book/_ext/offline_assets.py once every page is written (Sphinx copies the theme's static files
+# again on every build, so this runs on every build; the subset fonts are cached under _build/.vendor).
+
+FA_JS = re.compile(r'\s*<script\b[^>]*\bsrc="[^"]*_static/scripts/fontawesome\.js[^"]*"[^>]*>\s*</script>'
+                   r'|\s*<link\b[^>]*\bhref="[^"]*_static/scripts/fontawesome\.js[^"]*"[^>]*>')
+SEARCH_JS = re.compile(r'\s*<script src="[^"]*(?:_static/searchtools\.js|_static/language_data\.js|searchindex\.js)"'
+                       r'></script>')
+FA_ICON = re.compile(r"\bfa-[a-z0-9-]+\b")
+
+
+def _fa_codepoints(css, names):
+    """The code points the theme's CSS gives the Font Awesome icons `names` (.fa-x:before{content:"\\f002"})."""
+    points = set()
+    for selectors, code in re.findall(r"([^{}]+)\{content:\"\\([0-9a-f]+)\"\}", css):
+        for sel in selectors.split(","):
+            m = re.fullmatch(r"\s*\.(fa-[a-z0-9-]+):(?::)?before\s*", sel)
+            if m and m.group(1) in names:
+                points.add(int(code, 16))
+    return points
+
+
+def _subset(src, dest, codepoints, flavor):
+    """Write the glyphs of `codepoints` from font `src` to `dest` (fontTools; woff2 needs brotli)."""
+    from fontTools import subset
+    options = subset.Options()
+    options.flavor = flavor
+    options.layout_features = ["*"]
+    options.name_IDs = ["*"]
+    options.notdef_outline = True
+    font = subset.load_font(str(src), options)
+    sub = subset.Subsetter(options)
+    sub.populate(unicodes=sorted(codepoints))
+    sub.subset(font)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    subset.save_font(font, str(dest), options)
+
+
+def _cached_subset(src, codepoints, flavor, cache):
+    key = hashlib.sha256(src.read_bytes() + repr(sorted(codepoints)).encode()).hexdigest()[:20]
+    out = Path(cache) / f"{key}{src.suffix}"
+    if not out.exists():
+        tmp = out.with_suffix(".part")
+        _subset(src, tmp, codepoints, flavor)
+        tmp.replace(out)
+    return out
+
+
+def _page_texts(html_dir):
+    return {p: p.read_text(encoding="utf-8", errors="replace") for p in Path(html_dir).rglob("*.html")}
+
+
+def _theme_webfonts():
+    import pydata_sphinx_theme
+    return Path(pydata_sphinx_theme.__file__).parent / "theme" / "pydata_sphinx_theme" / "static" / "vendor" \
+        / "fontawesome" / "webfonts"
+
+
+def slim_fontawesome(html_dir, texts, cache):
+    """Icons from the theme's CSS webfonts (already in pydata-sphinx-theme.css) instead of fontawesome.js,
+    the 1.5 MB script that redraws them as SVG; the webfonts cut down to the icons the site shows."""
+    html_dir = Path(html_dir)
+    static = html_dir / "_static"
+    names = set()
+    for path, text in texts.items():
+        slim = FA_JS.sub("", text)
+        if slim != text:
+            path.write_text(slim, encoding="utf-8")
+            texts[path] = slim
+        names |= {m for cls in re.findall(r'class="([^"]*)"', slim) for m in FA_ICON.findall(cls)}
+    for js in static.glob("scripts/*.js"):  # icons the theme's scripts add at run time (fa-xmark ...)
+        if js.name != "fontawesome.js":
+            names |= set(FA_ICON.findall(js.read_text(encoding="utf-8", errors="replace")))
+    for f in static.glob("scripts/fontawesome.js*"):
+        f.unlink()
+    css = (static / "styles" / "pydata-sphinx-theme.css")
+    if not css.exists():
+        return names
+    points = _fa_codepoints(css.read_text(encoding="utf-8"), names)
+    # from the theme's own files every time: the copies in html_dir may be last build's subsets
+    for font in _theme_webfonts().glob("*"):
+        out = static / "vendor" / "fontawesome" / "webfonts" / font.name
+        if font.suffix in (".woff2", ".ttf") and out.exists():
+            flavor = "woff2" if font.suffix == ".woff2" else None
+            shutil.copyfile(_cached_subset(font, points, flavor, cache), out)
+    return names
+
+
+def slim_search(texts):
+    """Sphinx's search index and scripts only on search.html: the theme's search box is a form that
+    opens search.html (search-as-you-type is off), so no other page uses them."""
+    for path, text in texts.items():
+        if path.name == "search.html":
+            continue
+        slim = SEARCH_JS.sub("", text)
+        if slim != text:
+            path.write_text(slim, encoding="utf-8")
+            texts[path] = slim
+
+
+def slim_hangul_font(html_dir, texts, vendor_dir):
+    """Cut each Noto Sans KR piece down to the characters the site shows, narrow its unicode-range to them
+    and drop the pieces the site never uses: a page then downloads only pieces it really draws from."""
+    folder = Path(html_dir) / "_static" / "vendor" / "noto-sans-kr"
+    sheet = folder / "noto-sans-kr.css"
+    # from the pristine npm files every time: the copies in html_dir may be last build's subsets
+    pristine = Path(vendor_dir) / "static" / "vendor" / "noto-sans-kr"
+    cache = Path(vendor_dir) / "subset" / "noto-sans-kr"
+    if not sheet.exists() or not (pristine / "noto-sans-kr.css").exists():
+        return
+    used = {ord(c) for text in texts.values() for c in text if ord(c) > 0x7f} | set(range(0x20, 0x7f))
+    css = (pristine / "noto-sans-kr.css").read_text(encoding="utf-8")
+    kept = []
+    for block in _FONT_FACE.findall(css):
+        if "unicode-range" not in block:
+            kept.append(block)
+            continue
+        head, ranges = block.split("unicode-range:", 1)
+        mine = sorted(used & _range_set(ranges))
+        m = re.search(r"url\(\.?/?(files/[^)]+\.woff2)\)", head)
+        if not mine or not m:
+            continue
+        shutil.copyfile(_cached_subset(pristine / m.group(1), mine, "woff2", cache), folder / m.group(1))
+        spans = []
+        for c in mine:
+            if spans and spans[-1][1] == c - 1:
+                spans[-1][1] = c
+            else:
+                spans.append([c, c])
+        rng = ",".join(f"U+{lo:x}" if lo == hi else f"U+{lo:x}-{hi:x}" for lo, hi in spans)
+        kept.append(f"{head}unicode-range: {rng};\n")
+    sheet.write_text("".join(f"@font-face {{{b}}}\n" for b in kept), encoding="utf-8")
+    names = set(re.findall(r"files/[^)]+\.woff2", sheet.read_text(encoding="utf-8")))
+    for piece in folder.glob("files/*"):
+        if f"files/{piece.name}" not in names:
+            piece.unlink()
+
+
+def slim(html_dir, vendor_dir=VENDOR_DIR):
+    """Everything above, on the built site in html_dir (subset fonts cached under vendor_dir/subset)."""
+    texts = _page_texts(html_dir)
+    texts.pop(Path(html_dir) / "_static" / "webpack-macros.html", None)
+    for macros in Path(html_dir).glob("_static/*webpack-macros.html"):
+        texts.pop(macros, None)
+    slim_fontawesome(html_dir, texts, Path(vendor_dir) / "subset" / "fontawesome")
+    slim_search(texts)
+    slim_hangul_font(html_dir, texts, vendor_dir)
+
+
 # --- build ------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
