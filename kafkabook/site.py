@@ -1,6 +1,9 @@
 """Build the book's static website (./run site):
 
-    python -m kafkabook.site build [--incremental] [--no-strict]   notebooks executed against the broker -> _build/html
+    python -m kafkabook.site build [--fresh] [--no-strict]   notebooks executed against the broker -> _build/html
+                                                            (executed outputs reused from _build/.jupyter_cache
+                                                            unless the notebook or what it depends on changed;
+                                                            --fresh: empty the cache, rebuild and execute all)
     python -m kafkabook.site vendor                                 only fetch the npm assets the site ships
     python -m kafkabook.site serve [--port 8000]                    look at _build/html on http://127.0.0.1:8000
 
@@ -459,6 +462,83 @@ def slim(html_dir, vendor_dir=VENDOR_DIR):
     slim_hangul_font(html_dir, texts, vendor_dir)
 
 
+# --- execution cache and where the outputs came from -------------------------------------------
+#
+# The site executes notebooks through jupyter-cache (_config.yml: execute_notebooks: cache), which keys
+# a notebook on its code cells only. What a notebook prints also depends on the kafkabook package, the
+# chapter's Java sources, the pinned Python packages, docker-compose.yml and the broker it runs against:
+# book/_ext/execution_cache.py keeps, beside the cache, each notebook's hash of those, and before a build
+# drops the cache entries (and re-reads the pages) of the notebooks whose hash changed. The package is
+# hashed as a whole: a notebook imports several modules and they import each other, so a per-module map
+# would be guesswork; a package change re-executes every notebook, a Java change only its chapter's.
+
+DEPS_FILE = "kafkabook-deps.json"
+
+
+def _hash_files(digest, files, root):
+    for f in sorted(files):
+        if f.is_file() and "__pycache__" not in f.parts:
+            digest.update(str(f.relative_to(root)).encode() + b"\0" + f.read_bytes() + b"\0")
+
+
+def dependency_hash(notebook, broker, root=ROOT):
+    """What the outputs of `notebook` depend on besides its code: the kafkabook package, its chapter's
+    java/ folder, requirements.txt, docker-compose.yml and the broker's version (a short hex digest)."""
+    root, notebook = Path(root), Path(notebook)
+    digest = hashlib.sha256(broker.encode() + b"\0")
+    _hash_files(digest, (root / "kafkabook").rglob("*"), root)
+    _hash_files(digest, [root / "requirements.txt", root / "docker-compose.yml"], root)
+    _hash_files(digest, (notebook.parent / "java").rglob("*"), root)
+    return digest.hexdigest()[:24]
+
+
+def stale_notebooks(cache_path, notebooks, broker, root=ROOT):
+    """Drop from the jupyter-cache at cache_path the entries of `notebooks` (paths) whose dependency hash
+    changed since they were executed; remember the current hashes. Returns the notebooks dropped."""
+    from jupyter_cache import get_cache
+    cache_path = Path(cache_path)
+    deps_file = cache_path / DEPS_FILE
+    old = json.loads(deps_file.read_text()) if deps_file.exists() else {}
+    new = {str(Path(nb).resolve()): dependency_hash(nb, broker, root) for nb in notebooks}
+    dropped = []
+    if cache_path.exists():
+        cache = get_cache(str(cache_path))
+        for record in cache.list_cache_records():
+            uri = str(Path(record.uri).resolve())
+            if uri in new and old.get(uri) != new[uri]:
+                cache.remove_cache(record.pk)
+                dropped.append(Path(uri))
+    cache_path.mkdir(parents=True, exist_ok=True)
+    deps_file.write_text(json.dumps({**old, **new}, indent=1))
+    return dropped
+
+
+def broker_version(bootstrap=None):
+    """The broker's own account of its version: the release from its log ("Kafka version: 4.3.1", when the
+    broker runs here) and the finalized metadata.version it reports (DescribeFeatures)."""
+    from kafka.admin import KafkaAdminClient
+    from . import runtime, settings
+    try:
+        admin = KafkaAdminClient(bootstrap_servers=bootstrap or settings.BOOTSTRAP, request_timeout_ms=10000)
+    except Exception as e:  # noqa: BLE001 — any failure to reach it means the same thing here
+        raise SiteError(f"브로커({bootstrap or settings.BOOTSTRAP})에 연결하지 못해 버전을 물을 수 없다: {e}") from e
+    try:
+        features = admin.describe_features()
+    finally:
+        admin.close()
+    level = (features.get("metadata.version", {}).get("finalized") or (None, None))[1]
+    release, mv_name = None, None
+    log = getattr(runtime.node(settings.SINGLE[0]), "log_file", None)
+    if log and Path(log).exists():
+        text = Path(log).read_text(encoding="utf-8", errors="replace")
+        found = re.findall(r"Kafka version: (\S+)", text)
+        release = found[-1] if found else None
+        names = re.findall(r"metadata\.version to (\S+)|metadataVersion=([0-9.]+-IV\d+)", text)
+        mv_name = next((a or b for a, b in reversed(names)), None)
+    mv = f"metadata.version {mv_name or level}" if level is not None else "metadata.version ?"
+    return f"Apache Kafka {release or settings.KAFKA_VERSION} ({mv})"
+
+
 # --- build ------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -471,7 +551,9 @@ class BuildResult:
 def build(root=ROOT, *, fresh=True, strict=True, quiet=False):
     """Execute every notebook against the running broker and build the site into <root>/_build/html.
 
-    fresh:  rebuild every page (and so re-execute every notebook and re-check every warning);
+    fresh:  empty the execution cache and rebuild every page: every notebook is executed against the broker
+            and every warning re-checked (CI and the published site); otherwise Sphinx rebuilds the changed
+            pages and jupyter-cache re-executes only what changed (book/_ext/execution_cache.py);
     strict: warnings are errors (-W --keep-going: all of them are reported, then the build fails).
     Raises SiteError if jupyter-book fails or a page would load anything from another host.
     """
@@ -483,6 +565,7 @@ def build(root=ROOT, *, fresh=True, strict=True, quiet=False):
     if strict:
         cmd += ["-W", "--keep-going"]
     if fresh:
+        shutil.rmtree(root / "_build" / ".jupyter_cache", ignore_errors=True)
         cmd += ["--all"]
     if quiet:
         cmd += ["--quiet"]
@@ -519,14 +602,15 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m kafkabook.site", description="카프카 교과서 정적 사이트")
     sub = parser.add_subparsers(dest="command", required=True)
     b = sub.add_parser("build", help="노트북을 브로커에 대고 실행해 _build/html 을 만든다")
-    b.add_argument("--incremental", action="store_true", help="바뀐 쪽만 다시 만든다 (기본: 전부)")
+    b.add_argument("--fresh", action="store_true",
+                   help="실행 캐시를 비우고 모든 노트북을 브로커에 대고 다시 실행한다 (기본: 바뀐 것만)")
     b.add_argument("--no-strict", action="store_true", help="경고를 오류로 다루지 않는다")
     sub.add_parser("vendor", help="사이트에 실을 npm 자원만 받는다")
     s = sub.add_parser("serve", help="_build/html 을 127.0.0.1 에서 보여 준다")
     s.add_argument("--port", type=int, default=8000)
     args = parser.parse_args(argv)
     if args.command == "build":
-        result = build(fresh=not args.incremental, strict=not args.no_strict)
+        result = build(fresh=args.fresh, strict=not args.no_strict)
         size = sum(f.stat().st_size for f in result.html.rglob("*") if f.is_file())
         print(f"사이트 완성: {result.html}/index.html — {result.pages}쪽, {size / 1e6:.1f} MB, {result.seconds:.0f}초")
     elif args.command == "vendor":
