@@ -16,6 +16,7 @@ into the site's _static/vendor/ by the Sphinx extension book/_ext/offline_assets
 """
 import argparse
 import base64
+import contextlib
 import hashlib
 import json
 import os
@@ -528,9 +529,16 @@ def broker_version(bootstrap=None):
         admin.close()
     level = (features.get("metadata.version", {}).get("finalized") or (None, None))[1]
     release, mv_name = None, None
-    log = getattr(runtime.node(settings.SINGLE[0]), "log_file", None)
+    node = runtime.node(settings.SINGLE[0])
+    log = getattr(node, "log_file", None)
+    text = ""
     if log and Path(log).exists():
         text = Path(log).read_text(encoding="utf-8", errors="replace")
+    elif shutil.which("docker") and settings.COMPOSE_FILE.exists():  # the compose broker logs to docker
+        with contextlib.suppress(OSError, subprocess.SubprocessError):
+            text = subprocess.run(["docker", "compose", "-f", str(settings.COMPOSE_FILE), "logs", settings.SINGLE[0]],
+                                  capture_output=True, text=True, timeout=30).stdout
+    if text:
         found = re.findall(r"Kafka version: (\S+)", text)
         release = found[-1] if found else None
         names = re.findall(r"metadata\.version to (\S+)|metadataVersion=([0-9.]+-IV\d+)", text)
