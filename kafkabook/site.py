@@ -489,11 +489,12 @@ def _hash_files(digest, files, root):
 
 
 def dependency_hash(notebook, broker, root=ROOT):
-    """What the outputs of `notebook` depend on besides its code: the kafkabook package, its chapter's
+    """What the outputs of `notebook` depend on besides its code: the kafkabook package (but site.py), its chapter's
     java/ folder, requirements.txt, docker-compose.yml and the broker's version (a short hex digest)."""
     root, notebook = Path(root), Path(notebook)
     digest = hashlib.sha256(broker.encode() + b"\0")
-    _hash_files(digest, (root / "kafkabook").rglob("*"), root)
+    # site.py builds the site; no notebook imports it (a change to it must not re-execute the book)
+    _hash_files(digest, [f for f in (root / "kafkabook").rglob("*") if f.name != "site.py"], root)
     _hash_files(digest, [root / "requirements.txt", root / "docker-compose.yml"], root)
     _hash_files(digest, (notebook.parent / "java").rglob("*"), root)
     return digest.hexdigest()[:24]
