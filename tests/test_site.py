@@ -665,6 +665,9 @@ def test_chapter_page_in_chromium(built, browser):
              "chapter_page_files": len(probe["resources"]) + 1,
              "site_bytes": sum(f.stat().st_size for f in HTML.rglob("*") if f.is_file())}
     (ARTIFACTS / "site-benchmark.json").write_text(json.dumps(bench, indent=1), encoding="utf-8")
+    # what the browser really fetched for this page (no widgets on it) stays under 2 MB
+    assert probe["bytes"] <= 2_000_000, probe["bytes"]
+    assert not [r for r in probe["resources"] if "fontawesome.js" in r or "searchindex.js" in r], probe["resources"]
     print(f"\n[site] {path}: {probe['bytes'] / 1024:.0f} KiB with its assets ({bench['chapter_page_files']} files), "
           f"screenshot {probe['screenshot']}")
 
