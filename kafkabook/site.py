@@ -477,9 +477,11 @@ def slim(html_dir, vendor_dir=VENDOR_DIR):
 # book/_ext/execution_cache.py keeps, beside the cache, each notebook's hash of those, and before a build
 # drops the cache entries (and re-reads the pages) of the notebooks whose hash changed. The package is
 # hashed as a whole: a notebook imports several modules and they import each other, so a per-module map
-# would be guesswork; a package change re-executes every notebook, a Java change only its chapter's.
+# would be guesswork; a package change re-executes every notebook. So does a Java change (kafkabook.jvm
+# runs a program from any chapter's java/ folder); the notebook argument keeps per-notebook keys possible.
 
 DEPS_FILE = "kafkabook-deps.json"
+JAVA_SOURCES = {".java", ".properties", ".xml", ".json", ".yml", ".yaml"}  # not what javac or a run writes
 
 
 def _hash_files(digest, files, root):
@@ -489,14 +491,16 @@ def _hash_files(digest, files, root):
 
 
 def dependency_hash(notebook, broker, root=ROOT):
-    """What the outputs of `notebook` depend on besides its code: the kafkabook package (but site.py), its chapter's
-    java/ folder, requirements.txt, docker-compose.yml and the broker's version (a short hex digest)."""
-    root, notebook = Path(root), Path(notebook)
+    """What the outputs of `notebook` depend on besides its code: the kafkabook package (but site.py), the
+    chapters' java/ sources, requirements.txt, docker-compose.yml and the broker's version (a short hex digest)."""
+    root = Path(root)
     digest = hashlib.sha256(broker.encode() + b"\0")
     # site.py builds the site; no notebook imports it (a change to it must not re-execute the book)
     _hash_files(digest, [f for f in (root / "kafkabook").rglob("*") if f.name != "site.py"], root)
     _hash_files(digest, [root / "requirements.txt", root / "docker-compose.yml"], root)
-    _hash_files(digest, (notebook.parent / "java").rglob("*"), root)
+    # every chapter's java/ sources: kafkabook.jvm runs a book program from any chapter's folder
+    _hash_files(digest, [f for f in (root / "notebooks").rglob("*")
+                         if "java" in f.relative_to(root).parts and f.suffix in JAVA_SOURCES], root)
     return digest.hexdigest()[:24]
 
 

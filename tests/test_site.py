@@ -337,7 +337,7 @@ def test_execution_cache_reexecutes_only_what_changed(broker, small_book):
     java.mkdir()
     (java / "Hello.java").write_text("class Hello {}\n", encoding="utf-8")
     third = run()
-    assert third != second, "a changed Java source of the chapter did not re-execute the notebook"
+    assert third != second, "a changed Java source did not re-execute the notebook"
     assert run(fresh=True) != third, "--fresh did not execute the notebook anew"
 
 

@@ -3,7 +3,7 @@ when and against which broker the outputs of a page were produced.
 
 jupyter-cache (_config.yml: execute_notebooks: cache) keys a notebook on its code only. Before Sphinx
 decides what to re-read, kafkabook.site.stale_notebooks() drops the cache entries of the notebooks whose
-dependencies (the kafkabook package, the chapter's Java sources, requirements.txt, docker-compose.yml,
+dependencies (the kafkabook package, the chapters' Java sources, requirements.txt, docker-compose.yml,
 the broker's version) changed, and this extension has Sphinx re-read those pages, so they execute again.
 `./run site --fresh` empties the cache first: every notebook is executed against the broker.
 """
