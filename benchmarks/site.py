@@ -74,8 +74,8 @@ def main(argv=None):
               f"max {max(plain) / 1e6:.2f} MB")
     if with_w:
         print(f"pages with widgets:    {len(with_w)}, median {statistics.median(with_w) / 1e6:.2f} MB, "
-              f"max {max(with_w) / 1e6:.2f} MB (the ipywidgets manager embed-amd.js alone: "
-              f"{(html / '_static/vendor/jupyter-widgets/embed-amd.js').stat().st_size / 1e6:.2f} MB)")
+              f"max {max(with_w) / 1e6:.2f} MB (the ipywidgets manager embed.js alone: "
+              f"{(html / '_static/vendor/jupyter-widgets/embed.js').stat().st_size / 1e6:.2f} MB)")
     size = sum(f.stat().st_size for f in html.rglob("*") if f.is_file())
     print(f"whole site: {size / 1e6:.1f} MB")
     return 0

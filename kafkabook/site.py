@@ -9,8 +9,8 @@
 
 `build()` runs jupyter-book (every notebook executed at build time against the running broker, warnings
 are errors), then checks that the site is self-contained: no built page loads a script, stylesheet or
-font from another host. What the pages would otherwise take from CDNs — require.js, the ipywidgets
-HTML manager (embed-amd.js), MathJax, and a Hangul web font — comes from the npm registry with npm
+font from another host. What the pages would otherwise take from CDNs — the ipywidgets HTML manager
+(embed.js, only on pages with widgets), MathJax, and a Hangul web font — comes from the npm registry with npm
 itself (`npm pack`, pinned versions, integrity checked), is cached under _build/.vendor/ and is copied
 into the site's _static/vendor/ by the Sphinx extension book/_ext/offline_assets.py.
 """
@@ -61,14 +61,12 @@ class NpmPackage:
 
 
 NPM_PACKAGES = (
-    NpmPackage("requirejs", "2.3.8",
-               "sha512-7/cTSLOdYkNBNJcDMWf+luFvMriVm7eYxp4BcFCsAX0wF421Vyce5SXP17c+Jd5otXKGNehIonFlyQXSowL6Mw==",
-               "requirejs", ("require.js", "README.md")),
-    # the ipywidgets 8 embedder; it bundles @jupyter-widgets/base, controls and output, and loads
-    # its Font Awesome files from its own folder (webpack's public path is the script's folder)
+    # the ipywidgets 8 embedder: embed.js bundles @jupyter-widgets/base, controls and output without
+    # require.js (1.9 MB; embed-amd.js + require.js: 3.7 MB), and loads its Font Awesome files from its
+    # own folder (webpack's public path is the script's folder)
     NpmPackage("@jupyter-widgets/html-manager", "1.0.15",
                "sha512-5thBIV6ymNgmPVOHvzx+gGy8ZSKmSazhtGw4/c4xJDVzRhG9PTeQsRjF3FUTopvFi//SABeNz1yp47bCrJ3CQA==",
-               "jupyter-widgets", ("dist/embed-amd.js", "dist/*.woff2", "dist/*.woff", "dist/embed.js.LICENSE.txt",
+               "jupyter-widgets", ("dist/embed.js", "dist/*.woff2", "dist/*.woff", "dist/embed.js.LICENSE.txt",
                                    "LICENSE")),
     NpmPackage("mathjax", "3.2.2",
                "sha512-Bt+SSVU8eBG27zChVewOicYs7Xsdt40qm4+UpHyX7k0/O9NliPc+x77k1/FEsPsjKPZGJvtRZM1vO+geW0OhGw==",
@@ -162,7 +160,7 @@ def vendor(cache=VENDOR_DIR):
     cache = Path(cache)
     static = cache / "static"
     stamp = static / "vendor" / "packages.json"
-    want = [p.spec + " " + p.integrity for p in NPM_PACKAGES]
+    want = [p.spec + " " + p.integrity + " " + " ".join(p.files) for p in NPM_PACKAGES]
     if stamp.exists() and json.loads(stamp.read_text()) == want:
         return static
     shutil.rmtree(static, ignore_errors=True)

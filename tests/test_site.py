@@ -204,7 +204,7 @@ def test_no_page_loads_anything_from_another_host(built):
 
 def test_vendored_assets_are_shipped(built):
     vendor = HTML / "_static" / "vendor"
-    for rel in ("requirejs/require.js", "jupyter-widgets/embed-amd.js", "mathjax/tex-mml-chtml.js",
+    for rel in ("jupyter-widgets/embed.js", "mathjax/tex-mml-chtml.js",
                 "noto-sans-kr/noto-sans-kr.css"):
         assert (vendor / rel).stat().st_size > 1000, rel
     faces = (vendor / "noto-sans-kr" / "noto-sans-kr.css").read_text(encoding="utf-8")
@@ -230,8 +230,8 @@ def test_vendored_assets_are_shipped(built):
         names = [h.split("?")[0].rsplit("_static/", 1)[-1] for h in links]
         assert "vendor/noto-sans-kr/noto-sans-kr.css" in names and "hangul.css" in names, path
         assert names.index("vendor/noto-sans-kr/noto-sans-kr.css") < names.index("hangul.css")
-    # the font files webpack's CSS in embed-amd.js asks for sit next to it
-    embed = (vendor / "jupyter-widgets" / "embed-amd.js").read_text(encoding="utf-8", errors="replace")
+    # the font files webpack's CSS in embed.js asks for sit next to it
+    embed = (vendor / "jupyter-widgets" / "embed.js").read_text(encoding="utf-8", errors="replace")
     for name in set(re.findall(r'"([0-9a-f]{20}\.woff2)"', embed)):
         assert (vendor / "jupyter-widgets" / name).exists(), name
 
@@ -265,7 +265,7 @@ def test_chapter_pages_weigh_at_most_2_mb(built):
 
 
 def test_widget_manager_only_on_pages_with_widgets(built):
-    managers = ("require.js", "embed-amd.js", "kafkabook-widgets.js")
+    managers = ("kafkabook-widgets.js", "embed.js")
     seen = {True: 0, False: 0}
     for path in pages():
         scripts = [t["src"].split("?")[0].rsplit("/", 1)[-1] for t in soup(path).find_all("script", src=True)]

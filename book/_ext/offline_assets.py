@@ -1,7 +1,7 @@
 """Ship with the site what its pages would otherwise load from CDNs, and keep its pages light.
 
-kafkabook.site.vendor() fetches pinned npm packages with npm (require.js, the ipywidgets HTML
-manager, MathJax, the Noto Sans KR web font) into _build/.vendor/; this extension adds that folder
+kafkabook.site.vendor() fetches pinned npm packages with npm (the ipywidgets HTML manager,
+MathJax, the Noto Sans KR web font) into _build/.vendor/; this extension adds that folder
 to html_static_path, so the files land in _build/html/_static/vendor/, and adds the font's
 stylesheet to every page. _config.yml points myst-nb's nb_ipywidgets_js and mathjax_path at them.
 When the pages are written, kafkabook.site.slim() lightens them: Font Awesome from the theme's CSS
