@@ -1,18 +1,22 @@
 """Build the book's static website (./run site):
 
-    python -m kafkabook.site build [--incremental] [--no-strict]   notebooks executed against the broker -> _build/html
+    python -m kafkabook.site build [--fresh] [--no-strict]   notebooks executed against the broker -> _build/html
+                                                            (executed outputs reused from _build/.jupyter_cache
+                                                            unless the notebook or what it depends on changed;
+                                                            --fresh: empty the cache, rebuild and execute all)
     python -m kafkabook.site vendor                                 only fetch the npm assets the site ships
     python -m kafkabook.site serve [--port 8000]                    look at _build/html on http://127.0.0.1:8000
 
 `build()` runs jupyter-book (every notebook executed at build time against the running broker, warnings
 are errors), then checks that the site is self-contained: no built page loads a script, stylesheet or
-font from another host. What the pages would otherwise take from CDNs — require.js, the ipywidgets
-HTML manager (embed-amd.js), MathJax, and a Hangul web font — comes from the npm registry with npm
+font from another host. What the pages would otherwise take from CDNs — the ipywidgets HTML manager
+(embed.js, only on pages with widgets), MathJax, and a Hangul web font — comes from the npm registry with npm
 itself (`npm pack`, pinned versions, integrity checked), is cached under _build/.vendor/ and is copied
 into the site's _static/vendor/ by the Sphinx extension book/_ext/offline_assets.py.
 """
 import argparse
 import base64
+import contextlib
 import hashlib
 import json
 import os
@@ -57,14 +61,12 @@ class NpmPackage:
 
 
 NPM_PACKAGES = (
-    NpmPackage("requirejs", "2.3.8",
-               "sha512-7/cTSLOdYkNBNJcDMWf+luFvMriVm7eYxp4BcFCsAX0wF421Vyce5SXP17c+Jd5otXKGNehIonFlyQXSowL6Mw==",
-               "requirejs", ("require.js", "README.md")),
-    # the ipywidgets 8 embedder; it bundles @jupyter-widgets/base, controls and output, and loads
-    # its Font Awesome files from its own folder (webpack's public path is the script's folder)
+    # the ipywidgets 8 embedder: embed.js bundles @jupyter-widgets/base, controls and output without
+    # require.js (1.9 MB; embed-amd.js + require.js: 3.7 MB), and loads its Font Awesome files from its
+    # own folder (webpack's public path is the script's folder)
     NpmPackage("@jupyter-widgets/html-manager", "1.0.15",
                "sha512-5thBIV6ymNgmPVOHvzx+gGy8ZSKmSazhtGw4/c4xJDVzRhG9PTeQsRjF3FUTopvFi//SABeNz1yp47bCrJ3CQA==",
-               "jupyter-widgets", ("dist/embed-amd.js", "dist/*.woff2", "dist/*.woff", "dist/embed.js.LICENSE.txt",
+               "jupyter-widgets", ("dist/embed.js", "dist/*.woff2", "dist/*.woff", "dist/embed.js.LICENSE.txt",
                                    "LICENSE")),
     NpmPackage("mathjax", "3.2.2",
                "sha512-Bt+SSVU8eBG27zChVewOicYs7Xsdt40qm4+UpHyX7k0/O9NliPc+x77k1/FEsPsjKPZGJvtRZM1vO+geW0OhGw==",
@@ -158,7 +160,7 @@ def vendor(cache=VENDOR_DIR):
     cache = Path(cache)
     static = cache / "static"
     stamp = static / "vendor" / "packages.json"
-    want = [p.spec + " " + p.integrity for p in NPM_PACKAGES]
+    want = [p.spec + " " + p.integrity + " " + " ".join(p.files) for p in NPM_PACKAGES]
     if stamp.exists() and json.loads(stamp.read_text()) == want:
         return static
     shutil.rmtree(static, ignore_errors=True)
@@ -234,6 +236,326 @@ def remote_assets(html_dir=HTML_DIR):
     return found
 
 
+# --- page weight ------------------------------------------------------------------------------
+
+_FONT_FACE = re.compile(r"@font-face\s*{([^}]*)}", re.S)
+_RANGE = re.compile(r"U\+([0-9a-f?]+)(?:-([0-9a-f]+))?", re.I)
+
+
+def _local(page, url, html_dir):
+    """The file under html_dir that `url` (as written in `page`) names, or None (remote, data:, missing)."""
+    url = url.strip()
+    if not url or is_remote(url) or url.startswith(("data:", "#", "mailto:", "javascript:")):
+        return None
+    path = urlsplit(url).path
+    if not path:
+        return None
+    target = (Path(html_dir) / path.lstrip("/")) if path.startswith("/") else (page.parent / path)
+    target = Path(os.path.normpath(target))
+    return target if target.is_file() else None
+
+
+def _range_set(text):
+    return {c for lo, hi in _ranges(text) for c in range(lo, hi + 1)}
+
+
+def _ranges(text):
+    out = []
+    for lo, hi in _RANGE.findall(text):
+        if "?" in lo:
+            out.append((int(lo.replace("?", "0"), 16), int(lo.replace("?", "f"), 16)))
+        else:
+            out.append((int(lo, 16), int(hi or lo, 16)))
+    return out
+
+
+def _css_weight(sheet, chars, html_dir, files):
+    """Add to `files` what a browser fetches for this stylesheet: imports, images, and the fonts of the
+    @font-face rules whose unicode-range meets a character of the page (all faces without a range)."""
+    css = sheet.read_text(encoding="utf-8", errors="replace")
+    for block in _FONT_FACE.findall(css):
+        if "unicode-range" in block and not chars & _range_set(block.split("unicode-range:", 1)[1]):
+            continue
+        # a browser takes the first source it can use: woff2 here
+        m = CSS_URL.search(block)
+        f = m and _local(sheet, m.group(1) or m.group(2), html_dir)
+        if f:
+            files.add(f)
+    rest = _FONT_FACE.sub("", css)
+    for m in CSS_URL.finditer(rest):
+        f = _local(sheet, m.group(1) or m.group(2), html_dir)
+        if f and f not in files:
+            files.add(f)
+            if f.suffix == ".css":
+                _css_weight(f, chars, html_dir, files)
+
+
+def page_weight(page, html_dir=HTML_DIR):
+    """{file: bytes} of a built page and everything it loads (deduplicated): scripts, stylesheets (and what
+    they import), images, and the web-font pieces whose unicode-range covers a character of the page.
+    (A static count: what scripts load at run time — MathJax's fonts, widget icons — is not in it.)"""
+    page, html_dir = Path(page), Path(html_dir)
+    text = page.read_text(encoding="utf-8", errors="replace")
+    parser = _AssetParser()
+    parser.feed(text)
+    chars = {ord(c) for c in text if ord(c) > 0x7f} | set(range(0x20, 0x7f))
+    files = {page}
+    for kind, url in parser.assets:
+        if kind.startswith("link") and not ({"stylesheet", "preload", "modulepreload"} & set(kind.split()[1:])):
+            continue
+        f = _local(page, url, html_dir)
+        if f and f not in files:
+            files.add(f)
+            if f.suffix == ".css":
+                _css_weight(f, chars, html_dir, files)
+    return {f: f.stat().st_size for f in files}
+
+
+# --- lighter pages ----------------------------------------------------------------------------
+#
+# Run by book/_ext/offline_assets.py once every page is written (Sphinx copies the theme's static files
+# again on every build, so this runs on every build; the subset fonts are cached under _build/.vendor).
+
+FA_JS = re.compile(r'\s*<script\b[^>]*\bsrc="[^"]*_static/scripts/fontawesome\.js[^"]*"[^>]*>\s*</script>'
+                   r'|\s*<link\b[^>]*\bhref="[^"]*_static/scripts/fontawesome\.js[^"]*"[^>]*>')
+SEARCH_JS = re.compile(r'\s*<script src="[^"]*(?:_static/searchtools\.js|_static/language_data\.js|searchindex\.js)"'
+                       r'></script>')
+FA_ICON = re.compile(r"\bfa-[a-z0-9-]+\b")
+FA_RULE = re.compile(r'((?:\.fa-[a-z0-9-]+:(?::)?before,?)+)\{content:"[^"]*"\}')
+
+
+def _fa_codepoints(css, names):
+    """The code points the theme's CSS gives the Font Awesome icons `names` (.fa-x:before{content:"\\f002"})."""
+    points = set()
+    for selectors, code in re.findall(r"([^{}]+)\{content:\"\\([0-9a-f]+)\"\}", css):
+        for sel in selectors.split(","):
+            m = re.fullmatch(r"\s*\.(fa-[a-z0-9-]+):(?::)?before\s*", sel)
+            if m and m.group(1) in names:
+                points.add(int(code, 16))
+    return points
+
+
+def _subset(src, dest, codepoints, flavor):
+    """Write the glyphs of `codepoints` from font `src` to `dest` (fontTools; woff2 needs brotli)."""
+    from fontTools import subset
+    options = subset.Options()
+    options.flavor = flavor
+    options.layout_features = ["*"]
+    options.name_IDs = ["*"]
+    options.notdef_outline = True
+    font = subset.load_font(str(src), options)
+    sub = subset.Subsetter(options)
+    sub.populate(unicodes=sorted(codepoints))
+    sub.subset(font)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    subset.save_font(font, str(dest), options)
+
+
+def _cached_subset(src, codepoints, flavor, cache):
+    key = hashlib.sha256(src.read_bytes() + repr(sorted(codepoints)).encode()).hexdigest()[:20]
+    out = Path(cache) / f"{key}{src.suffix}"
+    if not out.exists():
+        tmp = out.with_suffix(".part")
+        _subset(src, tmp, codepoints, flavor)
+        tmp.replace(out)
+    return out
+
+
+def _page_texts(html_dir):
+    return {p: p.read_text(encoding="utf-8", errors="replace") for p in Path(html_dir).rglob("*.html")}
+
+
+def _theme_webfonts():
+    import pydata_sphinx_theme
+    return Path(pydata_sphinx_theme.__file__).parent / "theme" / "pydata_sphinx_theme" / "static" / "vendor" \
+        / "fontawesome" / "webfonts"
+
+
+def slim_fontawesome(html_dir, texts, cache):
+    """Icons from the theme's CSS webfonts (already in pydata-sphinx-theme.css) instead of fontawesome.js,
+    the 1.5 MB script that redraws them as SVG; the webfonts cut down to the icons the site shows."""
+    html_dir = Path(html_dir)
+    static = html_dir / "_static"
+    names = set()
+    for path, text in texts.items():
+        slim = FA_JS.sub("", text)
+        if slim != text:
+            path.write_text(slim, encoding="utf-8")
+            texts[path] = slim
+        names |= {m for cls in re.findall(r'class="([^"]*)"', slim) for m in FA_ICON.findall(cls)}
+    for js in static.glob("scripts/*.js"):  # icons the theme's scripts add at run time (fa-xmark ...)
+        if js.name != "fontawesome.js":
+            names |= set(FA_ICON.findall(js.read_text(encoding="utf-8", errors="replace")))
+    for f in static.glob("scripts/fontawesome.js*"):
+        f.unlink()
+    css = (static / "styles" / "pydata-sphinx-theme.css")
+    pristine = _theme_webfonts().parent.parent.parent / "styles" / "pydata-sphinx-theme.css"
+    if not css.exists() or not pristine.exists():
+        return names
+    text = pristine.read_text(encoding="utf-8")
+    points = _fa_codepoints(text, names)
+    # and the theme's stylesheet keeps the .fa-x:before rules of those icons only (1,900 rules, 86 kB)
+    css.write_text(FA_RULE.sub(lambda m: m.group(0) if set(FA_ICON.findall(m.group(1))) & names else "", text),
+                   encoding="utf-8")
+    # from the theme's own files every time: the copies in html_dir may be last build's subsets
+    for font in _theme_webfonts().glob("*"):
+        out = static / "vendor" / "fontawesome" / "webfonts" / font.name
+        if font.suffix in (".woff2", ".ttf") and out.exists():
+            flavor = "woff2" if font.suffix == ".woff2" else None
+            shutil.copyfile(_cached_subset(font, points, flavor, cache), out)
+    return names
+
+
+def slim_search(texts):
+    """Sphinx's search index and scripts only on search.html: the theme's search box is a form that
+    opens search.html (search-as-you-type is off), so no other page uses them."""
+    for path, text in texts.items():
+        if path.name == "search.html":
+            continue
+        slim = SEARCH_JS.sub("", text)
+        if slim != text:
+            path.write_text(slim, encoding="utf-8")
+            texts[path] = slim
+
+
+def slim_hangul_font(html_dir, texts, vendor_dir):
+    """Cut each Noto Sans KR piece down to the characters the site shows, narrow its unicode-range to them
+    and drop the pieces the site never uses: a page then downloads only pieces it really draws from."""
+    folder = Path(html_dir) / "_static" / "vendor" / "noto-sans-kr"
+    sheet = folder / "noto-sans-kr.css"
+    # from the pristine npm files every time: the copies in html_dir may be last build's subsets
+    pristine = Path(vendor_dir) / "static" / "vendor" / "noto-sans-kr"
+    cache = Path(vendor_dir) / "subset" / "noto-sans-kr"
+    if not sheet.exists() or not (pristine / "noto-sans-kr.css").exists():
+        return
+    used = {ord(c) for text in texts.values() for c in text if ord(c) > 0x7f} | set(range(0x20, 0x7f))
+    css = (pristine / "noto-sans-kr.css").read_text(encoding="utf-8")
+    kept = []
+    for block in _FONT_FACE.findall(css):
+        if "unicode-range" not in block:
+            kept.append(block)
+            continue
+        head, ranges = block.split("unicode-range:", 1)
+        mine = sorted(used & _range_set(ranges))
+        m = re.search(r"url\(\.?/?(files/[^)]+\.woff2)\)", head)
+        if not mine or not m:
+            continue
+        shutil.copyfile(_cached_subset(pristine / m.group(1), mine, "woff2", cache), folder / m.group(1))
+        spans = []
+        for c in mine:
+            if spans and spans[-1][1] == c - 1:
+                spans[-1][1] = c
+            else:
+                spans.append([c, c])
+        rng = ",".join(f"U+{lo:x}" if lo == hi else f"U+{lo:x}-{hi:x}" for lo, hi in spans)
+        kept.append(f"{head}unicode-range: {rng};\n")
+    sheet.write_text("".join(f"@font-face {{{b}}}\n" for b in kept), encoding="utf-8")
+    names = set(re.findall(r"files/[^)]+\.woff2", sheet.read_text(encoding="utf-8")))
+    for piece in folder.glob("files/*"):
+        if f"files/{piece.name}" not in names:
+            piece.unlink()
+
+
+def slim(html_dir, vendor_dir=VENDOR_DIR):
+    """Everything above, on the built site in html_dir (subset fonts cached under vendor_dir/subset)."""
+    texts = _page_texts(html_dir)
+    texts.pop(Path(html_dir) / "_static" / "webpack-macros.html", None)
+    for macros in Path(html_dir).glob("_static/*webpack-macros.html"):
+        texts.pop(macros, None)
+    slim_fontawesome(html_dir, texts, Path(vendor_dir) / "subset" / "fontawesome")
+    slim_search(texts)
+    slim_hangul_font(html_dir, texts, vendor_dir)
+
+
+# --- execution cache and where the outputs came from -------------------------------------------
+#
+# The site executes notebooks through jupyter-cache (_config.yml: execute_notebooks: cache), which keys
+# a notebook on its code cells only. What a notebook prints also depends on the kafkabook package, the
+# chapter's Java sources, the pinned Python packages, docker-compose.yml and the broker it runs against:
+# book/_ext/execution_cache.py keeps, beside the cache, each notebook's hash of those, and before a build
+# drops the cache entries (and re-reads the pages) of the notebooks whose hash changed. The package is
+# hashed as a whole: a notebook imports several modules and they import each other, so a per-module map
+# would be guesswork; a package change re-executes every notebook. So does a Java change (kafkabook.jvm
+# runs a program from any chapter's java/ folder); the notebook argument keeps per-notebook keys possible.
+
+DEPS_FILE = "kafkabook-deps.json"
+JAVA_SOURCES = {".java", ".properties", ".xml", ".json", ".yml", ".yaml"}  # not what javac or a run writes
+
+
+def _hash_files(digest, files, root):
+    for f in sorted(files):
+        if f.is_file() and "__pycache__" not in f.parts:
+            digest.update(str(f.relative_to(root)).encode() + b"\0" + f.read_bytes() + b"\0")
+
+
+def dependency_hash(notebook, broker, root=ROOT):
+    """What the outputs of `notebook` depend on besides its code: the kafkabook package (but site.py), the
+    chapters' java/ sources, requirements.txt, docker-compose.yml and the broker's version (a short hex digest)."""
+    root = Path(root)
+    digest = hashlib.sha256(broker.encode() + b"\0")
+    # site.py builds the site; no notebook imports it (a change to it must not re-execute the book)
+    _hash_files(digest, [f for f in (root / "kafkabook").rglob("*") if f.name != "site.py"], root)
+    _hash_files(digest, [root / "requirements.txt", root / "docker-compose.yml"], root)
+    # every chapter's java/ sources: kafkabook.jvm runs a book program from any chapter's folder
+    _hash_files(digest, [f for f in (root / "notebooks").rglob("*")
+                         if "java" in f.relative_to(root).parts and f.suffix in JAVA_SOURCES], root)
+    return digest.hexdigest()[:24]
+
+
+def stale_notebooks(cache_path, notebooks, broker, root=ROOT):
+    """Drop from the jupyter-cache at cache_path the entries of `notebooks` (paths) whose dependency hash
+    changed since they were executed; remember the current hashes. Returns the notebooks dropped."""
+    from jupyter_cache import get_cache
+    cache_path = Path(cache_path)
+    deps_file = cache_path / DEPS_FILE
+    old = json.loads(deps_file.read_text()) if deps_file.exists() else {}
+    new = {str(Path(nb).resolve()): dependency_hash(nb, broker, root) for nb in notebooks}
+    dropped = []
+    if cache_path.exists():
+        cache = get_cache(str(cache_path))
+        for record in cache.list_cache_records():
+            uri = str(Path(record.uri).resolve())
+            if uri in new and old.get(uri) != new[uri]:
+                cache.remove_cache(record.pk)
+                dropped.append(Path(uri))
+    cache_path.mkdir(parents=True, exist_ok=True)
+    deps_file.write_text(json.dumps({**old, **new}, indent=1))
+    return dropped
+
+
+def broker_version(bootstrap=None):
+    """The broker's own account of its version: the release from its log ("Kafka version: 4.3.1", when the
+    broker runs here) and the finalized metadata.version it reports (DescribeFeatures)."""
+    from kafka.admin import KafkaAdminClient
+    from . import runtime, settings
+    try:
+        admin = KafkaAdminClient(bootstrap_servers=bootstrap or settings.BOOTSTRAP, request_timeout_ms=10000)
+    except Exception as e:  # noqa: BLE001 — any failure to reach it means the same thing here
+        raise SiteError(f"브로커({bootstrap or settings.BOOTSTRAP})에 연결하지 못해 버전을 물을 수 없다: {e}") from e
+    try:
+        features = admin.describe_features()
+    finally:
+        admin.close()
+    level = (features.get("metadata.version", {}).get("finalized") or (None, None))[1]
+    release, mv_name = None, None
+    node = runtime.node(settings.SINGLE[0])
+    log = getattr(node, "log_file", None)
+    text = ""
+    if log and Path(log).exists():
+        text = Path(log).read_text(encoding="utf-8", errors="replace")
+    elif shutil.which("docker") and settings.COMPOSE_FILE.exists():  # the compose broker logs to docker
+        with contextlib.suppress(OSError, subprocess.SubprocessError):
+            text = subprocess.run(["docker", "compose", "-f", str(settings.COMPOSE_FILE), "logs", settings.SINGLE[0]],
+                                  capture_output=True, text=True, timeout=30).stdout
+    if text:
+        found = re.findall(r"Kafka version: (\S+)", text)
+        release = found[-1] if found else None
+        names = re.findall(r"metadata\.version to (\S+)|metadataVersion=([0-9.]+-IV\d+)", text)
+        mv_name = next((a or b for a, b in reversed(names)), None)
+    mv = f"metadata.version {mv_name or level}" if level is not None else "metadata.version ?"
+    return f"Apache Kafka {release or settings.KAFKA_VERSION} ({mv})"
+
+
 # --- build ------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -246,7 +568,9 @@ class BuildResult:
 def build(root=ROOT, *, fresh=True, strict=True, quiet=False):
     """Execute every notebook against the running broker and build the site into <root>/_build/html.
 
-    fresh:  rebuild every page (and so re-execute every notebook and re-check every warning);
+    fresh:  empty the execution cache and rebuild every page: every notebook is executed against the broker
+            and every warning re-checked (CI and the published site); otherwise Sphinx rebuilds the changed
+            pages and jupyter-cache re-executes only what changed (book/_ext/execution_cache.py);
     strict: warnings are errors (-W --keep-going: all of them are reported, then the build fails).
     Raises SiteError if jupyter-book fails or a page would load anything from another host.
     """
@@ -258,6 +582,7 @@ def build(root=ROOT, *, fresh=True, strict=True, quiet=False):
     if strict:
         cmd += ["-W", "--keep-going"]
     if fresh:
+        shutil.rmtree(root / "_build" / ".jupyter_cache", ignore_errors=True)
         cmd += ["--all"]
     if quiet:
         cmd += ["--quiet"]
@@ -294,14 +619,15 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m kafkabook.site", description="카프카 교과서 정적 사이트")
     sub = parser.add_subparsers(dest="command", required=True)
     b = sub.add_parser("build", help="노트북을 브로커에 대고 실행해 _build/html 을 만든다")
-    b.add_argument("--incremental", action="store_true", help="바뀐 쪽만 다시 만든다 (기본: 전부)")
+    b.add_argument("--fresh", action="store_true",
+                   help="실행 캐시를 비우고 모든 노트북을 브로커에 대고 다시 실행한다 (기본: 바뀐 것만)")
     b.add_argument("--no-strict", action="store_true", help="경고를 오류로 다루지 않는다")
     sub.add_parser("vendor", help="사이트에 실을 npm 자원만 받는다")
     s = sub.add_parser("serve", help="_build/html 을 127.0.0.1 에서 보여 준다")
     s.add_argument("--port", type=int, default=8000)
     args = parser.parse_args(argv)
     if args.command == "build":
-        result = build(fresh=not args.incremental, strict=not args.no_strict)
+        result = build(fresh=args.fresh, strict=not args.no_strict)
         size = sum(f.stat().st_size for f in result.html.rglob("*") if f.is_file())
         print(f"사이트 완성: {result.html}/index.html — {result.pages}쪽, {size / 1e6:.1f} MB, {result.seconds:.0f}초")
     elif args.command == "vendor":

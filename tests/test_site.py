@@ -2,6 +2,7 @@
 warnings as errors), then checked as files and in a real headless Chromium with the network off:
 self-contained (nothing loaded from another host), every internal link resolves, Hangul laid out with the
 shipped web font, saved widget state rendered, and Korean search finding words with particles attached."""
+import datetime
 import functools
 import http.server
 import io
@@ -83,7 +84,8 @@ def built(broker):
     cluster_was_up = all(runtime.status(settings.CLUSTER).values())
     began = time.time()
     try:
-        result = site.build(ROOT)  # strict and fresh: -W --keep-going --all; raises SiteError on failure
+        # strict and fresh (CI): the execution cache emptied, -W --keep-going --all; raises SiteError on failure
+        result = site.build(ROOT, fresh=True)
     finally:
         if not cluster_was_up:  # notebooks 1.2 and 1.4 start the three-node cluster: stop what the build started
             runtime.stop(settings.CLUSTER)
@@ -202,21 +204,24 @@ def test_no_page_loads_anything_from_another_host(built):
 
 def test_vendored_assets_are_shipped(built):
     vendor = HTML / "_static" / "vendor"
-    for rel in ("requirejs/require.js", "jupyter-widgets/embed-amd.js", "mathjax/tex-mml-chtml.js",
+    for rel in ("jupyter-widgets/embed.js", "mathjax/tex-mml-chtml.js",
                 "noto-sans-kr/noto-sans-kr.css"):
         assert (vendor / rel).stat().st_size > 1000, rel
     faces = (vendor / "noto-sans-kr" / "noto-sans-kr.css").read_text(encoding="utf-8")
     files = re.findall(r"url\(\./(files/[^)]+\.woff2)\)", faces)
-    assert len(files) > 200 and all((vendor / "noto-sans-kr" / f).exists() for f in files)
-    # together the pieces of each weight cover every Hangul syllable (U+AC00..U+D7A3)
+    assert files and all((vendor / "noto-sans-kr" / f).exists() for f in files)
+    # the pieces were cut to the characters the site shows (kafkabook.site.slim_hangul_font): together the
+    # pieces of each weight still cover every Hangul syllable of every page
+    used = {ord(c) for path in pages() for c in path.read_text(encoding="utf-8") if 0xAC00 <= ord(c) <= 0xD7A3}
+    assert len(used) > 500, len(used)
     for weight in ("400", "700"):
         covered = set()
         for block in re.findall(r"@font-face\s*{([^}]*)}", faces):
             if f"font-weight: {weight};" in block and "unicode-range" in block:
                 for lo, hi in re.findall(r"U\+([0-9a-f]+)(?:-([0-9a-f]+))?", block.split("unicode-range:")[1], re.I):
                     covered.update(range(int(lo, 16), int(hi or lo, 16) + 1))
-        missing = set(range(0xAC00, 0xD7A4)) - covered
-        assert not missing, f"weight {weight}: {len(missing)} Hangul syllables without a face"
+        missing = used - covered
+        assert not missing, f"weight {weight}: {len(missing)} Hangul syllables of the pages without a face"
     # the font is on every page, before our stylesheet that uses it
     for path in pages():
         if soup(path).find("meta", attrs={"http-equiv": re.compile("^refresh$", re.I)}):
@@ -225,10 +230,115 @@ def test_vendored_assets_are_shipped(built):
         names = [h.split("?")[0].rsplit("_static/", 1)[-1] for h in links]
         assert "vendor/noto-sans-kr/noto-sans-kr.css" in names and "hangul.css" in names, path
         assert names.index("vendor/noto-sans-kr/noto-sans-kr.css") < names.index("hangul.css")
-    # the font files webpack's CSS in embed-amd.js asks for sit next to it
-    embed = (vendor / "jupyter-widgets" / "embed-amd.js").read_text(encoding="utf-8", errors="replace")
+    # the font files webpack's CSS in embed.js asks for sit next to it
+    embed = (vendor / "jupyter-widgets" / "embed.js").read_text(encoding="utf-8", errors="replace")
     for name in set(re.findall(r'"([0-9a-f]{20}\.woff2)"', embed)):
         assert (vendor / "jupyter-widgets" / name).exists(), name
+
+
+# --------------------------------------------------------------------------- light pages, outputs' origin
+
+def has_widgets(path):
+    return WIDGET_STATE in Path(path).read_text(encoding="utf-8")
+
+
+def test_chapter_pages_weigh_at_most_2_mb(built):
+    """A chapter page without widgets, with every file it loads (deduplicated), stays under 2 MB: Font Awesome
+    comes from the theme's CSS webfonts cut to the icons used, not from the 1.5 MB fontawesome.js."""
+    weights = {}
+    for docname, number in toc_entries():
+        path = HTML / (docname + ".html")
+        if number and not has_widgets(path):
+            files = site.page_weight(path, HTML)
+            weights[docname] = sum(files.values())
+            assert not any(f.name == "fontawesome.js" for f in files), docname
+            assert not any(f.name == "searchindex.js" for f in files), docname
+    assert weights, "no chapter page without widgets"
+    heavy = {d: w for d, w in weights.items() if w > 2_000_000}
+    assert not heavy, f"pages over 2 MB: {heavy}"
+    assert not (HTML / "_static" / "scripts" / "fontawesome.js").exists()
+    # the icons still have their glyphs: the cut webfont maps the magnifying glass of the search button
+    from fontTools.ttLib import TTFont
+    solid = TTFont(HTML / "_static" / "vendor" / "fontawesome" / "webfonts" / "fa-solid-900.woff2")
+    assert 0xF002 in solid.getBestCmap() and len(solid.getBestCmap()) < 100
+    print(f"\n[site] heaviest chapter page without widgets: {max(weights.values()) / 1e6:.2f} MB")
+
+
+def test_widget_manager_only_on_pages_with_widgets(built):
+    managers = ("kafkabook-widgets.js", "embed.js")
+    seen = {True: 0, False: 0}
+    for path in pages():
+        scripts = [t["src"].split("?")[0].rsplit("/", 1)[-1] for t in soup(path).find_all("script", src=True)]
+        loaded = [m for m in managers if m in scripts]
+        widgets = has_widgets(path)
+        seen[widgets] += 1
+        assert loaded == (list(managers) if widgets else []), (path, loaded)
+    assert seen[True] and seen[False], seen
+
+
+def test_footer_says_when_and_against_which_broker(built):
+    """Every notebook page says when its outputs were produced and against which broker (asked at build time)."""
+    version = site.broker_version()
+    assert "4.3" in version, version
+    began = datetime.datetime.fromtimestamp(built["began"], datetime.timezone.utc).replace(second=0, microsecond=0)
+    for docname in notebooks():
+        line = soup(HTML / (docname + ".html")).select_one("footer .kafkabook-outputs")
+        assert line is not None, docname
+        text = line.get_text()
+        assert version in text, (docname, text)
+        when = re.search(r"(\d{4}-\d\d-\d\d \d\d:\d\d) UTC", text)
+        assert when, text
+        at = datetime.datetime.strptime(when.group(1), "%Y-%m-%d %H:%M").replace(tzinfo=datetime.timezone.utc)
+        assert began <= at <= datetime.datetime.now(datetime.timezone.utc), (docname, text)  # a fresh build
+    # pages that are not notebooks have no such line
+    assert soup(HTML / "book" / "index.html").select_one(".kafkabook-outputs") is None
+
+
+@pytest.fixture
+def small_book(tmp_path):
+    """A one-notebook book beside the real one (same config and extensions, a copy of the kafkabook package):
+    its notebook prints a fresh number each time it is executed."""
+    root = tmp_path / "book"
+    root.mkdir()
+    for name in ("_config.yml", "requirements.txt", "docker-compose.yml"):
+        shutil.copy(ROOT / name, root / name)
+    shutil.copytree(ROOT / "book" / "_ext", root / "book" / "_ext", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "book" / "_static", root / "book" / "_static")
+    shutil.copytree(ROOT / "kafkabook", root / "kafkabook", ignore=shutil.ignore_patterns("__pycache__"))
+    if (ROOT / "_build" / ".vendor").exists():  # what npm fetched for the real site (else: fetched again)
+        shutil.copytree(ROOT / "_build" / ".vendor", root / "_build" / ".vendor")
+    (root / "book" / "index.md").write_text("# 시험용 책\n\n캐시를 시험한다.\n", encoding="utf-8")
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# 실행 시험\n\n실행할 때마다 다른 수를 찍는다."),
+                nbformat.v4.new_code_cell('import time\nprint("run", time.time_ns())')]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    (root / "notebooks").mkdir()
+    nbformat.write(nb, root / "notebooks" / "probe.ipynb")
+    (root / "_toc.yml").write_text("format: jb-book\nroot: book/index\nchapters:\n  - file: notebooks/probe\n",
+                                   encoding="utf-8")
+    return root
+
+
+def test_execution_cache_reexecutes_only_what_changed(broker, small_book):
+    page = small_book / "_build" / "html" / "notebooks" / "probe.html"
+
+    def run(fresh=False):
+        site.build(small_book, fresh=fresh, strict=False, quiet=True)
+        return re.search(r"run (\d+)", soup(page).find("article").get_text()).group(1)
+
+    first = run(fresh=True)
+    assert run() == first, "a rebuild with nothing changed executed the notebook again"
+    with open(small_book / "kafkabook" / "waiting.py", "a", encoding="utf-8") as f:
+        f.write("\n# changed\n")
+    second = run()
+    assert second != first, "a changed kafkabook module did not re-execute the notebook"
+    assert run() == second
+    java = small_book / "notebooks" / "java"
+    java.mkdir()
+    (java / "Hello.java").write_text("class Hello {}\n", encoding="utf-8")
+    third = run()
+    assert third != second, "a changed Java source did not re-execute the notebook"
+    assert run(fresh=True) != third, "--fresh did not execute the notebook anew"
 
 
 # --------------------------------------------------------------------------- links
@@ -281,7 +391,8 @@ def test_pages_workflow_builds_with_the_readme_command():
     runs = [s.get("run", "") for s in steps]
     uses = {s["uses"].split("@")[0]: s.get("with", {}) for s in steps if "uses" in s}
     assert "docker compose up -d --wait" in runs
-    assert runs.index("docker compose up -d --wait") < runs.index("./run site")
+    # the published site: every notebook executed anew against the broker (no execution cache)
+    assert runs.index("docker compose up -d --wait") < runs.index("./run site --fresh")
     assert "./run site" in (ROOT / "README.md").read_text(encoding="utf-8")
     assert "python -m kafkabook.site build" in (ROOT / "run").read_text(encoding="utf-8").replace('"$PY"', "python")
     assert str(uses["actions/setup-python"]["python-version"]) == "3.11"
@@ -554,6 +665,9 @@ def test_chapter_page_in_chromium(built, browser):
              "chapter_page_files": len(probe["resources"]) + 1,
              "site_bytes": sum(f.stat().st_size for f in HTML.rglob("*") if f.is_file())}
     (ARTIFACTS / "site-benchmark.json").write_text(json.dumps(bench, indent=1), encoding="utf-8")
+    # what the browser really fetched for this page (no widgets on it) stays under 2 MB
+    assert probe["bytes"] <= 2_000_000, probe["bytes"]
+    assert not [r for r in probe["resources"] if "fontawesome.js" in r or "searchindex.js" in r], probe["resources"]
     print(f"\n[site] {path}: {probe['bytes'] / 1024:.0f} KiB with its assets ({bench['chapter_page_files']} files), "
           f"screenshot {probe['screenshot']}")
 
