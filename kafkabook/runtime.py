@@ -21,6 +21,7 @@ from . import cds, settings
 from .connection import check_broker, port_open
 from .errors import RuntimeSetupError
 from .waiting import wait_until
+from .waitclock import clocked
 
 POM = Path(__file__).parent / "kafka" / "pom.xml"
 #: Spring Boot + Spring Kafka (4.4): its own folder, since Boot brings logback and SLF4J 2
@@ -367,6 +368,7 @@ def fail_if_dead(services):
             raise RuntimeSetupError(f"{s} 프로세스가 종료되었습니다. 로그: {n.log_file}\n{tail}")
 
 
+@clocked("wait", ("services", 0))
 def wait_ready(services=settings.SINGLE, timeout=120):
     """Wait until every node of `services` is registered *unfenced* and accepts client connections;
     fail at once if a node's process died.
@@ -394,6 +396,7 @@ def _names(services):
     return (services,) if isinstance(services, str) else tuple(services)
 
 
+@clocked("wait", ("services", 0))
 def start(services=settings.SINGLE, timeout=180):
     """Start the nodes (if not running) and wait until all answer; returns the bootstrap string."""
     services = _names(services)
@@ -441,6 +444,7 @@ def _ports(service):
     return [int(listener.rsplit(":", 1)[1]) for listener in listeners]
 
 
+@clocked("wait", ("service", 0))
 def wait_down(service, timeout=30):
     """Wait until `service` is really gone after kill/stop: no process (or container) and no open port.
 
