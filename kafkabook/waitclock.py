@@ -2,7 +2,7 @@
 
 Off (one environment lookup per call) unless KAFKABOOK_WAIT_LOG names a file. Then every outermost call of a
 function marked @clocked("wait") or @clocked("cli") on the main thread appends one line
-"kind<TAB>function<TAB>what<TAB>seconds" to that file. Calls nested inside another clocked call (wait_until
+"kind<TAB>function<TAB>what<TAB>seconds<TAB>unix time at its end" to that file. Calls nested inside another clocked call (wait_until
 inside groups.wait_settled, a CLI tool inside a wait) are counted once, under the outermost name.
 benchmarks/notebooks.py sets the variable for each notebook's kernel and reads the file back.
 """
@@ -49,19 +49,19 @@ def _what(what_arg, args, kwargs):
 def _record(path, kind, name, what, seconds):
     try:
         with open(path, "a", encoding="utf-8") as f:
-            f.write(f"{kind}\t{name}\t{what}\t{seconds:.4f}\n")
+            f.write(f"{kind}\t{name}\t{what}\t{seconds:.4f}\t{time.time():.3f}\n")
     except OSError:
         pass
 
 
 def read(path):
-    """[(kind, function, what, seconds)] from a log file (empty if there is none)."""
+    """[(kind, function, what, seconds, ended)] from a log file (empty if there is none)."""
     try:
         text = open(path, encoding="utf-8").read()
     except FileNotFoundError:
         return []
     rows = []
     for line in text.splitlines():
-        kind, name, what, seconds = line.split("\t")
-        rows.append((kind, name, what, float(seconds)))
+        kind, name, what, seconds, *ended = line.split("\t")
+        rows.append((kind, name, what, float(seconds), float(ended[0]) if ended else None))
     return rows
