@@ -145,7 +145,8 @@ def main():
     print(f"over {SLOW:.0f} s: {', '.join(slow) if slow else 'none'}")
     print(f"load average {os.getloadavg()[0]:.1f} at the end")
     print()
-    print(f"where the {args.slowest} slowest notebooks wait (last run; function, what it waited for, seconds, calls):")
+    print(f"where the {args.slowest} slowest notebooks wait (last run; function, what it waited for, seconds, "
+          "calls; then the longest cells)")
     for rel, _, runs, waits, cell_times in sorted(rows, key=lambda r: -r[2][-1][0])[:args.slowest]:
         print(f"  {rel} ({runs[-1][0]:.1f} s)")
         for (kind, name, what), s, n in top_waits(waits):

@@ -2,8 +2,9 @@
 
 Off (one environment lookup per call) unless KAFKABOOK_WAIT_LOG names a file. Then every outermost call of a
 function marked @clocked("wait") or @clocked("cli") on the main thread appends one line
-"kind<TAB>function<TAB>what<TAB>seconds<TAB>unix time at its end" to that file. Calls nested inside another clocked call (wait_until
-inside groups.wait_settled, a CLI tool inside a wait) are counted once, under the outermost name.
+"kind<TAB>function<TAB>what<TAB>seconds<TAB>unix time at its end" to that file. Calls nested inside another
+clocked call (wait_until inside groups.wait_settled, a CLI tool inside a wait) are counted once, under the
+outermost name. Waits on other threads are not counted: the notebook's cell does not wait for them.
 benchmarks/notebooks.py sets the variable for each notebook's kernel and reads the file back.
 """
 import functools
