@@ -4,6 +4,7 @@ The local runtime runs Apache's own classes (kafka.Kafka, kafka.tools.StorageToo
 from the official 4.3.1 jars with server.properties derived from docker-compose.yml.
 KAFKABOOK_RUNTIME=local|docker chooses; by default Docker is used when an engine answers.
 """
+import contextlib
 import hashlib
 import os
 import re
@@ -405,10 +406,23 @@ def start(services=settings.SINGLE, timeout=180):
     return wait_ready(services, timeout)
 
 
-def stop(services=settings.SINGLE):
-    """Stop the nodes (a name or a sequence of names)."""
-    for s in _names(services):
-        node(s).stop()
+def stop(services=settings.SINGLE, timeout=60):
+    """Stop the nodes (a name or a sequence of names), all at once: SIGTERM to every node first,
+    then wait for each (SIGKILL after `timeout` s).
+
+    One by one, the last node of a KRaft cluster hangs: the other voters are gone, so no
+    controller is left to grant its controlled shutdown (BrokerServer.shutdown waits on
+    lifecycleManager.controlledShutdownFuture) and it stops only when killed. Signalled together,
+    every broker's controlled shutdown is granted while the quorum still stands.
+    """
+    names = _names(services)
+    if len(names) > 1 and kind() == "local":
+        for s in names:
+            node(s).resume()           # a paused JVM could not run its shutdown hook
+            with contextlib.suppress(ProcessLookupError):
+                node(s)._signal(signal.SIGTERM)
+    for s in names:
+        node(s).stop(timeout)
 
 
 def status(services=settings.SINGLE):
