@@ -6,6 +6,7 @@
   already-formatted storage and from empty storage (format included)
 - one CLI tool invocation (kafka-topics.sh --list): JVM start dominates
 - kafka-python produce -> consume round trip on localhost
+- client throughput: Java perf tools, kafka-python, confluent-kafka (benchmarks/clients.py; --only clients)
 The single broker is left running as it was found; the cluster is stopped again unless it was running.
 """
 import argparse
@@ -180,8 +181,12 @@ def main():
     ap.add_argument("--cli", type=int, default=5)
     ap.add_argument("--fresh", action="store_true", help="also time starts from empty storage (deletes the book's data)")
     ap.add_argument("--reps", type=int, default=5, help="repetitions of each JVM start variant")
-    ap.add_argument("--only", choices=["jvm"], help="jvm: only the JVM start figures (CLI, program, broker)")
-    args = ap.parse_args()
+    ap.add_argument("--only", choices=["jvm", "clients"],
+                    help="jvm: only the JVM start figures (CLI, program, broker); clients: only benchmarks/clients.py")
+    args, rest = ap.parse_known_args()
+    if args.only == "clients":
+        import clients
+        return clients.main(rest)
     single_was_up = all(runtime.status(settings.SINGLE).values())
     cluster_was_up = all(runtime.status(settings.CLUSTER).values())
     print(f"runtime: {runtime.kind()}, Kafka {settings.KAFKA_VERSION}, load average {os.getloadavg()[0]:.1f}")
@@ -207,6 +212,9 @@ def main():
     print(f"{'kafka-python produce->consume round trip, median':58} {statistics.median(rt) * 1000:7.2f} ms")
     print(f"{'kafka-python produce->consume round trip, p95':58} {rt[int(len(rt) * 0.95)] * 1000:7.2f} ms")
     print(f"{'CLI invocation / round trip (ratio)':58} {statistics.median(cli) / statistics.median(rt):7.0f} x")
+    print()
+    import clients                      # client throughput side by side (benchmarks/clients.py)
+    clients.main(rest)
     if not single_was_up:
         runtime.stop(settings.SINGLE)
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from . import runtime, settings
 from .errors import KafkaCliError
+from .waitclock import clocked
 
 TOOLS = {
     "kafka-topics.sh": "org.apache.kafka.tools.TopicCommand",
@@ -72,6 +73,7 @@ def _local_files(args):
     return [a for a in args if not a.startswith("-") and "/" not in a[:1] and Path(a).is_file()]
 
 
+@clocked("cli", ("command", 0))
 def kafka_sh(command, input=None, check=True, timeout=120):
     """Run one Kafka CLI command line (e.g. "kafka-topics.sh --bootstrap-server localhost:9092 --list").
 

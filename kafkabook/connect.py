@@ -25,6 +25,7 @@ from pathlib import Path
 from . import jvm, settings
 from .errors import KafkaBookError
 from .jvm import _Progress
+from .waitclock import clocked
 
 CONNECT_DIR = settings.STATE_DIR / "connect"
 PLUGIN_PATH = CONNECT_DIR / "plugins"          # plugin.path: one folder per plugin
@@ -113,6 +114,7 @@ def status(name, url=URL):
     return {"connector": s["connector"]["state"], "tasks": [t["state"] for t in s["tasks"]]}
 
 
+@clocked("wait", ("name", 0))
 def wait_for_state(name, state="RUNNING", tasks=1, timeout=60, url=URL):
     """Wait until the connector and its `tasks` tasks all report `state`; return the status.
 
@@ -142,6 +144,7 @@ def wait_for_state(name, state="RUNNING", tasks=1, timeout=60, url=URL):
         time.sleep(0.3)
 
 
+@clocked("wait", ("name", 0))
 def wait_for_task_failure(name, timeout=60, url=URL):
     """Wait until a task of `name` is FAILED; return the error trace the status API reports for it."""
     progress, start = _Progress(False), time.monotonic()
@@ -164,6 +167,7 @@ def wait_for_task_failure(name, timeout=60, url=URL):
         time.sleep(0.3)
 
 
+@clocked("wait", ("name", 0))
 def wait_until_gone(name, timeout=30, url=URL):
     """Wait until GET /connectors no longer lists `name` (a DELETE finishes asynchronously)."""
     deadline = time.monotonic() + timeout
@@ -250,6 +254,7 @@ class Worker:
             raise
         return self
 
+    @clocked("wait")
     def wait_ready(self, timeout=180):
         """Wait for GET /health = 200 and GET /connectors = 200; show the state while waiting and
         keep each new state met on the way in self.stages as (seconds, state)."""
@@ -376,6 +381,7 @@ def lines(path):
         return []
 
 
+@clocked("wait")
 def wait_for_lines(path, n, timeout=60):
     """Wait until the file has at least `n` lines; show the count while waiting. Returns the lines."""
     progress, start = _Progress(False), time.monotonic()
@@ -392,6 +398,7 @@ def wait_for_lines(path, n, timeout=60):
         time.sleep(0.2)
 
 
+@clocked("wait", ("topic", 0))
 def wait_for_records(topic, n, timeout=60, bootstrap=settings.BOOTSTRAP):
     """Wait until the topic's end offsets add up to at least `n`; show the count while waiting."""
     from .topics import end_offsets
@@ -539,6 +546,7 @@ def value_counts(topic, bootstrap=settings.BOOTSTRAP):
     return Counter(r.value.decode() for r in read_all(topic, bootstrap))
 
 
+@clocked("wait", ("connector", 0))
 def wait_for_offset(connector, field, value, timeout=60, bootstrap=settings.BOOTSTRAP):
     """Wait until connect-offsets holds a source offset of `connector` (any source partition)
     whose `field` is `value` (the worker flushes offsets every offset.flush.interval.ms).

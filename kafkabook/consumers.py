@@ -14,6 +14,7 @@ from .connection import admin_client, producer
 from .errors import InvalidInput
 from .settings import BOOTSTRAP
 from .waiting import wait_until
+from .waitclock import clocked
 
 
 def produce_numbered(topic, per_partition, partitions=1, batch=None):
@@ -81,6 +82,7 @@ def committed(group, topic=None):
                        if topic is None or tp.topic == topic))
 
 
+@clocked("wait", ("group", 0))
 def wait_for_group(group, members, timeout=60, quiet=False):
     """Wait until `group` is Stable with `members` members; print the in-between states seen.
 

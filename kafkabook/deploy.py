@@ -19,6 +19,7 @@ from kafka.errors import KafkaError
 from . import groups, jvm
 from .settings import BOOTSTRAP
 from .waiting import wait_until
+from .waitclock import clocked
 
 # a gap between two records of one partition longer than this counts as "unconsumed" (the producer
 # writes every partition every INTERVAL seconds, so a healthy consumer sees gaps of about that much)
@@ -174,6 +175,7 @@ class Fleet:
         self.stop(*names)
         self.barrier = None
 
+    @clocked("wait")
     def wait_settled(self, timeout=120, progress=print):
         """Wait until the broker shows the group Stable with every partition held once, each member
         agreeing, and every partition consumed again afterwards. Returns {member: partitions}."""
@@ -421,6 +423,7 @@ class JavaFleet:
     def mark(self, label):
         self.marks.append((time.time(), label))
 
+    @clocked("wait")
     def wait_settled(self, timeout=120, progress=print):
         """Wait until the running members hold every partition exactly once (by their own
         callbacks), each member at least one (a JVM still starting holds none), and every partition has been consumed again since. Returns the views."""

@@ -32,6 +32,7 @@ from kafka.structs import MemberState
 from .connection import admin_client
 from .settings import BOOTSTRAP
 from .waiting import wait_until
+from .waitclock import clocked
 
 
 def unstick(consumer):
@@ -67,6 +68,7 @@ def describe(group, bootstrap=BOOTSTRAP, admin=None):
     return admin.describe_groups([group])[group]
 
 
+@clocked("wait", ("group", 0))
 def delete_group(group, bootstrap=BOOTSTRAP, timeout=60):
     """Delete `group` (its committed offsets) if it exists. A member left by a crashed run keeps the
     group alive until its session times out, so this waits until the deletion is accepted."""
@@ -93,6 +95,7 @@ def _settled(d, topic, partitions, members):
     return view
 
 
+@clocked("wait", ("group", 0))
 def wait_settled(group, topic, partitions, members=None, bootstrap=BOOTSTRAP, timeout=120,
                  progress=print):
     """Wait until the coordinator reports `group` Stable with all `partitions` of `topic` assigned

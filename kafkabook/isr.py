@@ -10,6 +10,7 @@ from . import runtime, settings
 from .connection import admin_client
 from .progress import wait_with_progress
 from .topics import describe
+from .waitclock import clocked
 
 
 def service_of(node_id):
@@ -86,6 +87,7 @@ def server_log(service, topic, *needles, partition=0):
     return out
 
 
+@clocked("wait", ("what", 2))
 def holds_for(condition, seconds, what):
     """True if condition() stays true for `seconds` (checked every 0.5 s); prints progress."""
     import time

@@ -36,6 +36,7 @@ from pathlib import Path
 
 from . import cds, runtime, settings
 from .errors import KafkaBookError
+from .waitclock import clocked
 
 JAVA_DIRS = sorted((settings.ROOT / "notebooks").glob("ch*/java"))
 PROGRAMS_DIR = settings.STATE_DIR / "programs"
@@ -276,6 +277,7 @@ class JavaProgram:
             raise JavaCompileError(f"자바 컴파일 실패 ({self.source.name if self.source else self.main}):\n{text}")
         raise JavaProgramError(f"{self.name}이(가) 종료 코드 {self.returncode}로 끝났다. 로그 마지막 부분:\n{text}")
 
+    @clocked("wait", ("pattern", 1))
     def wait_for_line(self, pattern, timeout=60, count=1, quiet=False):
         """Wait until `count` log lines match the regex `pattern`; return the last one matched.
 

@@ -27,6 +27,7 @@ from kafka.structs import OffsetAndMetadata
 
 from .connection import admin_client
 from .settings import BOOTSTRAP
+from .waitclock import clocked
 
 WINDOW = 10          # Burrow's default number of stored offsets per partition
 METRIC_GROUP = "consumer-fetch-manager-metrics"
@@ -123,6 +124,7 @@ def sample(admin, group, topic, consumer=None):
     return Sample(time.time(), offset, end, end - offset, commit_ms, metric)
 
 
+@clocked("wait", ("group", 0))
 def watch(group, topic, until, consumer=None, every=0.5, view=None, timeout=120,
           bootstrap=BOOTSTRAP, samples=None):
     """Sample at least `every` s apart (a slow redraw makes a gap longer) until `until(samples)`

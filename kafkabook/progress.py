@@ -2,8 +2,10 @@
 import time
 
 from .waiting import wait_until
+from .waitclock import clocked
 
 
+@clocked("wait", ("what", 1))
 def wait_with_progress(condition, what, timeout=60, every=2.0):
     """wait_until(condition) that prints what it waits for and the elapsed seconds every `every` s."""
     start = time.monotonic()

@@ -4,6 +4,7 @@ The local runtime runs Apache's own classes (kafka.Kafka, kafka.tools.StorageToo
 from the official 4.3.1 jars with server.properties derived from docker-compose.yml.
 KAFKABOOK_RUNTIME=local|docker chooses; by default Docker is used when an engine answers.
 """
+import contextlib
 import hashlib
 import os
 import re
@@ -21,6 +22,7 @@ from . import cds, settings
 from .connection import check_broker, port_open
 from .errors import RuntimeSetupError
 from .waiting import wait_until
+from .waitclock import clocked
 
 POM = Path(__file__).parent / "kafka" / "pom.xml"
 #: Spring Boot + Spring Kafka (4.4): its own folder, since Boot brings logback and SLF4J 2
@@ -367,6 +369,7 @@ def fail_if_dead(services):
             raise RuntimeSetupError(f"{s} 프로세스가 종료되었습니다. 로그: {n.log_file}\n{tail}")
 
 
+@clocked("wait", ("services", 0))
 def wait_ready(services=settings.SINGLE, timeout=120):
     """Wait until every node of `services` is registered *unfenced* and accepts client connections;
     fail at once if a node's process died.
@@ -394,6 +397,7 @@ def _names(services):
     return (services,) if isinstance(services, str) else tuple(services)
 
 
+@clocked("wait", ("services", 0))
 def start(services=settings.SINGLE, timeout=180):
     """Start the nodes (if not running) and wait until all answer; returns the bootstrap string."""
     services = _names(services)
@@ -402,10 +406,23 @@ def start(services=settings.SINGLE, timeout=180):
     return wait_ready(services, timeout)
 
 
-def stop(services=settings.SINGLE):
-    """Stop the nodes (a name or a sequence of names)."""
-    for s in _names(services):
-        node(s).stop()
+def stop(services=settings.SINGLE, timeout=60):
+    """Stop the nodes (a name or a sequence of names), all at once: SIGTERM to every node first,
+    then wait for each (SIGKILL after `timeout` s).
+
+    One by one, the last node of a KRaft cluster hangs: the other voters are gone, so no
+    controller is left to grant its controlled shutdown (BrokerServer.shutdown waits on
+    lifecycleManager.controlledShutdownFuture) and it stops only when killed. Signalled together,
+    every broker's controlled shutdown is granted while the quorum still stands.
+    """
+    names = _names(services)
+    if len(names) > 1 and kind() == "local":
+        for s in names:
+            node(s).resume()           # a paused JVM could not run its shutdown hook
+            with contextlib.suppress(ProcessLookupError):
+                node(s)._signal(signal.SIGTERM)
+    for s in names:
+        node(s).stop(timeout)
 
 
 def status(services=settings.SINGLE):
@@ -441,6 +458,7 @@ def _ports(service):
     return [int(listener.rsplit(":", 1)[1]) for listener in listeners]
 
 
+@clocked("wait", ("service", 0))
 def wait_down(service, timeout=30):
     """Wait until `service` is really gone after kill/stop: no process (or container) and no open port.
 

@@ -22,6 +22,7 @@ from .consumers import delete_group
 from .settings import BOOTSTRAP
 from .topics import delete_topics, read_all
 from .waiting import wait_until
+from .waitclock import clocked
 
 STREAMS_DIR = settings.STATE_DIR / "streams"
 BEGIN, END = "=== topology ===", "=== end topology ==="
@@ -63,6 +64,7 @@ class StreamsApp(jvm.JavaProgram):
         seen = self.states()
         return seen[-1] if seen else None
 
+    @clocked("wait", ("state", 1))
     def wait_for_state(self, state, timeout=90):
         """Wait (with visible progress) until the app prints `-> state`; return seconds since start.
 

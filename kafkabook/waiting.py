@@ -1,11 +1,14 @@
 """Wait on a condition with a deadline, never on a fixed sleep."""
 import time
 
+from .waitclock import clocked
+
 
 class WaitTimeout(TimeoutError):
     pass
 
 
+@clocked("wait", ("what", 2))
 def wait_until(condition, timeout=30.0, what="조건", interval=0.1, reraise=()):
     """Call `condition()` until it returns a truthy value, and return that value.
 
