@@ -523,6 +523,43 @@ def stale_notebooks(cache_path, notebooks, broker, root=ROOT):
     return dropped
 
 
+def keep_outputs(notebook, executed, seconds, broker, root=ROOT):
+    """Store `executed` (the notebook at path `notebook` as another run executed it against the broker,
+    outputs and widget state included) in the site's execution cache, keyed as a build keys it, with
+    today's dependency hash: the next build without --fresh takes these outputs instead of executing
+    the notebook again. The test run calls this for every notebook it executes (tests/conftest.py)."""
+    from jupyter_cache import get_cache
+    from jupyter_cache.base import CacheBundleIn
+    root = Path(root)
+    cache_path = root / "_build" / ".jupyter_cache"
+    cache_path.mkdir(parents=True, exist_ok=True)
+    uri = str(Path(notebook).resolve())
+    get_cache(str(cache_path)).cache_notebook_bundle(
+        CacheBundleIn(executed, uri, data={"execution_seconds": seconds}),
+        check_validity=False, overwrite=True)
+    deps_file = cache_path / DEPS_FILE
+    deps = json.loads(deps_file.read_text()) if deps_file.exists() else {}
+    deps[uri] = dependency_hash(notebook, broker, root)
+    deps_file.write_text(json.dumps(deps, indent=1))
+
+
+def forget_outputs(keep, root=ROOT):
+    """Drop from the site's execution cache every notebook's outputs but those of the paths in `keep`;
+    returns how many were dropped (the next build executes those notebooks)."""
+    from jupyter_cache import get_cache
+    cache_path = Path(root) / "_build" / ".jupyter_cache"
+    if not cache_path.exists():
+        return 0
+    keep = {str(Path(p).resolve()) for p in keep}
+    cache = get_cache(str(cache_path))
+    dropped = 0
+    for record in cache.list_cache_records():
+        if str(Path(record.uri).resolve()) not in keep:
+            cache.remove_cache(record.pk)
+            dropped += 1
+    return dropped
+
+
 def broker_version(bootstrap=None):
     """The broker's own account of its version: the release from its log ("Kafka version: 4.3.1", when the
     broker runs here) and the finalized metadata.version it reports (DescribeFeatures)."""
@@ -565,13 +602,14 @@ class BuildResult:
     pages: int
 
 
-def build(root=ROOT, *, fresh=True, strict=True, quiet=False):
+def build(root=ROOT, *, fresh=True, strict=True, quiet=False, reread=False):
     """Execute every notebook against the running broker and build the site into <root>/_build/html.
 
     fresh:  empty the execution cache and rebuild every page: every notebook is executed against the broker
             and every warning re-checked (CI and the published site); otherwise Sphinx rebuilds the changed
             pages and jupyter-cache re-executes only what changed (book/_ext/execution_cache.py);
     strict: warnings are errors (-W --keep-going: all of them are reported, then the build fails).
+    reread: re-read every page even if the cache is kept (outputs put in the cache by another run).
     Raises SiteError if jupyter-book fails or a page would load anything from another host.
     """
     root = Path(root).resolve()
@@ -583,6 +621,7 @@ def build(root=ROOT, *, fresh=True, strict=True, quiet=False):
         cmd += ["-W", "--keep-going"]
     if fresh:
         shutil.rmtree(root / "_build" / ".jupyter_cache", ignore_errors=True)
+    if fresh or reread:
         cmd += ["--all"]
     if quiet:
         cmd += ["--quiet"]

@@ -1,5 +1,6 @@
 """Shared fixtures: the running broker, the cluster profile, executed notebooks (testbook), headless Chromium."""
 import contextlib
+import copy
 import os
 import shutil
 import time
@@ -74,9 +75,34 @@ def executed(relpath, runs=RUNS, timeout=900):
             assert_nothing_left(tb, relpath)
     began = time.monotonic()
     with testbook(str(path), **kw) as tb:
-        NOTEBOOK_TIMES.setdefault(relpath, []).append(time.monotonic() - began)
+        took = time.monotonic() - began
+        NOTEBOOK_TIMES.setdefault(relpath, []).append(took)
         assert_nothing_left(tb, relpath)
+        outputs = copy.deepcopy(tb.nb)          # before the tests inject anything into the kernel
         yield tb
+    keep_for_site(path, outputs, took)
+
+
+#: {notebook path: when} the notebooks this session executed and put in the site's execution cache
+KEPT_FOR_SITE = {}
+SESSION_BEGAN = time.time()
+
+
+def keep_for_site(path, nb, seconds):
+    """Give this run's outputs to the site build (kafkabook.site.keep_outputs): tests/test_site.py builds
+    the site from them instead of executing every notebook a third time."""
+    from kafkabook import site
+    try:
+        if "broker" not in _SITE_BROKER:
+            _SITE_BROKER["broker"] = site.broker_version()
+        site.keep_outputs(path, nb, seconds, _SITE_BROKER["broker"])
+    except Exception as e:  # noqa: BLE001 — the site build then executes this notebook itself
+        print(f"\n[site] outputs of {path.name} not kept for the site: {e!r}")
+        return
+    KEPT_FOR_SITE[str(path)] = time.time()
+
+
+_SITE_BROKER = {}
 
 
 # ---------------------------------------------------------------- where the time goes

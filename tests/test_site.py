@@ -24,6 +24,7 @@ import pytest
 import yaml
 from bs4 import BeautifulSoup
 
+import conftest
 from conftest import require_tool
 from kafkabook import runtime, settings, site
 
@@ -83,14 +84,20 @@ def pages():
 def built(broker):
     cluster_was_up = all(runtime.status(settings.CLUSTER).values())
     began = time.time()
+    # The chapter tests ahead of this module executed their notebooks against the broker and put the
+    # outputs in the execution cache (conftest.keep_for_site); the build takes those, drops any other
+    # cached outputs and executes every notebook this session did not (all of them if this module runs
+    # alone). Strict: -W --keep-going --all; raises SiteError on failure.
+    kept = dict(conftest.KEPT_FOR_SITE)
+    dropped = site.forget_outputs(kept)
     try:
-        # strict and fresh (CI): the execution cache emptied, -W --keep-going --all; raises SiteError on failure
-        result = site.build(ROOT, fresh=True)
+        result = site.build(ROOT, fresh=not kept, reread=True)
     finally:
         if not cluster_was_up:  # notebooks 1.2 and 1.4 start the three-node cluster: stop what the build started
             runtime.stop(settings.CLUSTER)
-    print(f"\n[site] build with notebook execution: {result.seconds:.0f} s, {result.pages} pages")
-    return {"result": result, "began": began}
+    print(f"\n[site] build: {result.seconds:.0f} s, {result.pages} pages; outputs of {len(kept)} notebooks "
+          f"from this test run, {len(notebooks()) - len(kept)} executed by the build ({dropped} older dropped)")
+    return {"result": result, "began": conftest.SESSION_BEGAN if kept else began, "kept": kept}
 
 
 def test_build_strict_and_every_toc_entry_has_a_page(built):
@@ -339,6 +346,25 @@ def test_execution_cache_reexecutes_only_what_changed(broker, small_book):
     third = run()
     assert third != second, "a changed Java source did not re-execute the notebook"
     assert run(fresh=True) != third, "--fresh did not execute the notebook anew"
+
+
+def test_a_build_takes_the_outputs_a_test_run_kept(broker, small_book):
+    """keep_outputs (what conftest does for every notebook it executes) puts a run's outputs where the
+    build finds them: the page shows them without executing; forget_outputs makes the build execute."""
+    page = small_book / "_build" / "html" / "notebooks" / "probe.html"
+    probe = small_book / "notebooks" / "probe.ipynb"
+    nb = nbformat.read(probe, as_version=4)
+    nb.cells[1].execution_count = 1
+    nb.cells[1].outputs = [nbformat.v4.new_output("stream", name="stdout", text="run 4242\n")]
+    site.keep_outputs(probe, nb, 0.5, site.broker_version(), root=small_book)
+
+    def shown():
+        site.build(small_book, fresh=False, strict=False, quiet=True, reread=True)
+        return re.search(r"run (\d+)", soup(page).find("article").get_text()).group(1)
+
+    assert shown() == "4242", "the build executed the notebook instead of taking the kept outputs"
+    assert site.forget_outputs([], root=small_book) == 1
+    assert shown() != "4242", "forgotten outputs were shown again"
 
 
 # --------------------------------------------------------------------------- links
