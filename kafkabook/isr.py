@@ -5,6 +5,10 @@ cluster back whole: `paused` and `stopped` undo themselves on leaving the `with`
 `make_whole` resumes every paused node, starts every stopped one and waits until all serve.
 """
 import contextlib
+import functools
+
+from kafka.errors import KafkaError
+from kafka.net.compat import KafkaNetClient
 
 from . import runtime, settings
 from .connection import admin_client
@@ -63,11 +67,34 @@ def live():
     return settings.bootstrap_for(up)
 
 
+# kafka-python 3.0 connects through KafkaNetClient, whose connection manager gives a node
+# socket_connection_setup_timeout_ms (10 s, doubling to 30 s on each failure, like the Java
+# client's KIP-601 setting) to answer ApiVersions. The producer/consumer/admin constructors
+# do not accept that key, but all three take `kafka_client`, the callable that builds it.
+QUICK_SETUP = functools.partial(KafkaNetClient,
+                                socket_connection_setup_timeout_ms=1000,
+                                socket_connection_setup_timeout_max_ms=2000)
+
+
+def while_paused():
+    """Client settings for while a node is frozen: bootstrap from the live nodes, and give up on
+    a node that accepts the connection but does not answer after 1-2 s instead of 10-30 s.
+
+    Bootstrapping from live nodes alone is not enough: after bootstrap the client sends its
+    next metadata request to a random known broker, the frozen one included (measured: 1 in 3
+    fresh producers lost 10-20 s there, and 60 s once in CI).
+    """
+    return {"bootstrap": live(), "kafka_client": QUICK_SETUP}
+
+
 def wait_partition(topic, condition, what, timeout=60, partition=0):
     """Wait (showing progress) until condition(row) holds for the partition's describe() row,
     asked of the nodes that answer."""
     def check():
-        row = describe(topic, live())[partition]
+        try:
+            row = describe(topic, **while_paused())[partition]
+        except KafkaError:          # a node being frozen, fenced or restarted: ask again
+            return False
         return condition(row) and row
     return wait_with_progress(check, what, timeout)
 

@@ -24,9 +24,9 @@ def delete_topics(names, bootstrap=BOOTSTRAP, timeout=30):
         wait_until(lambda: not set(present) & set(admin.list_topics()), timeout, f"토픽 삭제 {present}")
 
 
-def describe(name, bootstrap=BOOTSTRAP):
+def describe(name, bootstrap=BOOTSTRAP, **configs):
     """[{partition, leader, replicas, isr}] of a topic, sorted by partition."""
-    with admin_client(bootstrap) as admin:
+    with admin_client(bootstrap, **configs) as admin:
         [topic] = admin.describe_topics([name])
     if topic["error_code"]:
         raise UnknownTopicOrPartitionError(name)
@@ -56,17 +56,25 @@ def fresh_topic(name, partitions=1, replication=1, configs=None, bootstrap=BOOTS
     return wait_for_leaders(name, partitions, bootstrap)
 
 
-def end_offsets(name, bootstrap=BOOTSTRAP):
+def end_offsets(name, bootstrap=BOOTSTRAP, **configs):
     """{partition: log end offset}."""
-    with _consumer(bootstrap) as c:
-        tps = [TopicPartition(name, p) for p in sorted(c.partitions_for_topic(name) or [])]
+    with _consumer(bootstrap, **configs) as c:
+        tps = _partitions(c, name)
         return dict(sorted((tp.partition, off) for tp, off in c.end_offsets(tps).items()))
+
+
+def _partitions(c, name, timeout=30):
+    """The topic's partitions as the consumer `c` learns them. kafka-python 3.0 raises on the first
+    failed metadata request here (say, to a node that is frozen or restarting) instead of asking
+    another node, so ask again until the deadline; a topic that does not exist gives []."""
+    found = wait_until(lambda: (c.partitions_for_topic(name),), timeout, f"토픽 {name} 메타데이터")[0]
+    return [TopicPartition(name, p) for p in sorted(found or [])]
 
 
 def beginning_offsets(name, bootstrap=BOOTSTRAP):
     """{partition: log start offset (low watermark)}."""
     with _consumer(bootstrap) as c:
-        tps = [TopicPartition(name, p) for p in sorted(c.partitions_for_topic(name) or [])]
+        tps = _partitions(c, name)
         return dict(sorted((tp.partition, off) for tp, off in c.beginning_offsets(tps).items()))
 
 

@@ -1,5 +1,7 @@
 import java.time.Duration;
 import java.util.Properties;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.streams.CloseOptions;
@@ -47,18 +49,33 @@ public class OrderAddressJoin {
         System.out.println("=== end topology ===");
 
         KafkaStreams streams = new KafkaStreams(topology, props);
-        streams.setStateListener((now, before) ->
-            System.out.println("state: " + before + " -> " + now));
+        CountDownLatch ended = new CountDownLatch(1);
+        streams.setStateListener((now, before) -> {
+            System.out.println("state: " + before + " -> " + now);
+            if (now == KafkaStreams.State.NOT_RUNNING
+                    || now == KafkaStreams.State.ERROR) {
+                ended.countDown();
+            }
+        });
         streams.setUncaughtExceptionHandler(e -> {
             Throwable cause = e.getCause() != null ? e.getCause() : e;
             System.out.println("FAILED " + cause.getClass().getName()
                                + ": " + cause.getMessage());
             return StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
         });
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> streams.close(
-            CloseOptions.groupMembershipOperation(
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            streams.close(CloseOptions.groupMembershipOperation(
                     CloseOptions.GroupMembershipOperation.LEAVE_GROUP)
-                .withTimeout(Duration.ofSeconds(10)))));
+                .withTimeout(Duration.ofSeconds(10)));
+            // 상태 리스너는 상태를 바꾼 스레드가 잠금을 푼 뒤에 불린다
+            // (KafkaStreams.setState). close()가 먼저 돌아오면 JVM이 마지막
+            // 상태 줄을 찍기 전에 끝날 수 있으므로 그 줄을 기다린다.
+            try {
+                ended.await(5, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }));
         streams.start();
     }
 }

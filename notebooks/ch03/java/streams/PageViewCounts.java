@@ -7,6 +7,8 @@ import java.time.Instant;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
@@ -70,8 +72,14 @@ public class PageViewCounts {
         System.out.println("=== end topology ===");
 
         KafkaStreams streams = new KafkaStreams(topology, props);
-        streams.setStateListener((now, before) ->
-            System.out.println("state: " + before + " -> " + now));
+        CountDownLatch ended = new CountDownLatch(1);
+        streams.setStateListener((now, before) -> {
+            System.out.println("state: " + before + " -> " + now);
+            if (now == KafkaStreams.State.NOT_RUNNING
+                    || now == KafkaStreams.State.ERROR) {
+                ended.countDown();
+            }
+        });
         streams.setGlobalStateRestoreListener(new Restores());
         HttpServer http = HttpServer.create(
             new InetSocketAddress("127.0.0.1", Integer.parseInt(args[5])), 0);
@@ -108,6 +116,14 @@ public class PageViewCounts {
             streams.close(CloseOptions.groupMembershipOperation(
                     CloseOptions.GroupMembershipOperation.LEAVE_GROUP)
                 .withTimeout(Duration.ofSeconds(10)));
+            // 상태 리스너는 상태를 바꾼 스레드가 잠금을 푼 뒤에 불린다
+            // (KafkaStreams.setState). close()가 먼저 돌아오면 JVM이 마지막
+            // 상태 줄을 찍기 전에 끝날 수 있으므로 그 줄을 기다린다.
+            try {
+                ended.await(5, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }));
         streams.start();
     }

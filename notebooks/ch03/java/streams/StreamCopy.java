@@ -3,6 +3,7 @@
 //       <state.dir> <입력 토픽> <출력 토픽>
 import java.util.Properties;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.streams.CloseOptions;
@@ -49,8 +50,17 @@ public class StreamCopy {
         // 인자 없는 close()는 클래식 그룹 프로토콜에서 그룹에 남는다.
         CloseOptions leave = CloseOptions.groupMembershipOperation(
                 GroupMembershipOperation.LEAVE_GROUP);
-        Runtime.getRuntime().addShutdownHook(
-                new Thread(() -> streams.close(leave)));
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            streams.close(leave);
+            // 상태 리스너는 상태를 바꾼 스레드가 잠금을 푼 뒤에 불린다
+            // (KafkaStreams.setState). close()가 먼저 돌아오면 JVM이 마지막
+            // 상태 줄을 찍기 전에 끝날 수 있으므로 그 줄을 기다린다.
+            try {
+                stopped.await(5, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }));
         streams.start();
         stopped.await();   // 앱이 멈추거나(NOT_RUNNING) 실패할(ERROR) 때까지
     }
