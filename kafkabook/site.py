@@ -530,12 +530,25 @@ def keep_outputs(notebook, executed, seconds, broker, root=ROOT):
     the notebook again. The test run calls this for every notebook it executes (tests/conftest.py)."""
     from jupyter_cache import get_cache
     from jupyter_cache.base import CacheBundleIn
+    import nbformat
     root = Path(root)
     cache_path = root / "_build" / ".jupyter_cache"
     cache_path.mkdir(parents=True, exist_ok=True)
     uri = str(Path(notebook).resolve())
+    # jupyter-cache matches on the code cells' source and metadata: nbclient adds each cell's execution
+    # timestamps to its metadata, so the outputs go into the notebook as it is on disk
+    nb = nbformat.read(uri, as_version=4)
+    mine = [c for c in nb.cells if c.cell_type == "code"]
+    ran = [c for c in executed.cells if c.cell_type == "code"]
+    if [c.source for c in mine] != [c.source for c in ran]:
+        raise SiteError(f"{notebook}: 실행한 노트북의 코드 셀이 디스크의 노트북과 다르다")
+    for cell, done in zip(mine, ran):
+        cell.outputs, cell.execution_count = done.outputs, done.execution_count
+    for key in ("widgets", "language_info"):
+        if key in executed.metadata:
+            nb.metadata[key] = executed.metadata[key]
     get_cache(str(cache_path)).cache_notebook_bundle(
-        CacheBundleIn(executed, uri, data={"execution_seconds": seconds}),
+        CacheBundleIn(nb, uri, data={"execution_seconds": seconds}),
         check_validity=False, overwrite=True)
     deps_file = cache_path / DEPS_FILE
     deps = json.loads(deps_file.read_text()) if deps_file.exists() else {}

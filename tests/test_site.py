@@ -355,8 +355,13 @@ def test_a_build_takes_the_outputs_a_test_run_kept(broker, small_book):
     probe = small_book / "notebooks" / "probe.ipynb"
     nb = nbformat.read(probe, as_version=4)
     nb.cells[1].execution_count = 1
+    nb.cells[1].metadata["execution"] = {"iopub.status.busy": "2026-01-01T00:00:00Z"}  # as nbclient adds
     nb.cells[1].outputs = [nbformat.v4.new_output("stream", name="stdout", text="run 4242\n")]
-    site.keep_outputs(probe, nb, 0.5, site.broker_version(), root=small_book)
+    # the broker as the small book's own kafkabook names it (its .kafka holds no broker log)
+    broker = subprocess.run([sys.executable, "-c", "from kafkabook import site; print(site.broker_version())"],
+                            cwd=small_book, env={**os.environ, "PYTHONPATH": str(small_book)},
+                            capture_output=True, text=True, check=True).stdout.strip()
+    site.keep_outputs(probe, nb, 0.5, broker, root=small_book)
 
     def shown():
         site.build(small_book, fresh=False, strict=False, quiet=True, reread=True)
