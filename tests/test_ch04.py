@@ -172,7 +172,8 @@ def test_unclean_election_lost_records_counted_from_offsets(nb_isr):
     end_now = end_offsets("unclean-demo", cb)[0]
     assert tb.value("end_before") == 10                  # 5 on both replicas, then 5 acked by the leader alone
     lost = tb.value("end_before") - end_now
-    assert tb.value("lost") == lost and lost in (4, 5)
+    # B keeps what the answer to its last fetch carried (the first record, under load more)
+    assert tb.value("lost") == lost and 1 <= lost <= 5
     values = [r.value.decode() for r in read_all("unclean-demo", cb)]
     assert values[:5] == [f"both-{i}" for i in range(5)]
     assert len([v for v in values if v.startswith("only-on-leader")]) == 5 - lost
