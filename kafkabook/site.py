@@ -645,6 +645,7 @@ def build(root=ROOT, *, fresh=True, strict=True, quiet=False, reread=False):
     if proc.returncode != 0:
         raise SiteError(f"jupyter-book 빌드 실패 (종료 코드 {proc.returncode}). 위의 경고·오류를 보세요.")
     html = root / "_build" / "html"
+    _fill_executed_copies(root)
     # the themes copy two Jinja macro files into _static; they are templates, not pages
     for macros in html.glob("_static/*webpack-macros.html"):
         macros.unlink()
@@ -653,6 +654,27 @@ def build(root=ROOT, *, fresh=True, strict=True, quiet=False, reread=False):
         listing = "\n".join(f"  {f}: {k} {u}" for f, k, u in remote[:20])
         raise SiteError(f"다른 호스트에서 읽는 자원이 {len(remote)}개 있습니다 (사이트는 스스로 완결되어야 합니다):\n{listing}")
     return BuildResult(html, time.monotonic() - began, sum(1 for _ in html.rglob("*.html")))
+
+
+def _fill_executed_copies(root):
+    """myst-nb writes into _build/jupyter_execute the notebook it read; when the outputs came from
+    the execution cache they were merged into a copy (jupyter-cache's merge_match_into_notebook), so
+    that file has none. Write the merged notebook there, as an executed notebook would be."""
+    import nbformat
+    from jupyter_cache import get_cache
+    cache_path, executed = root / "_build" / ".jupyter_cache", root / "_build" / "jupyter_execute"
+    if not cache_path.exists() or not executed.exists():
+        return
+    cache = get_cache(str(cache_path))
+    for copy in executed.rglob("*.ipynb"):
+        source = root / copy.relative_to(executed)
+        if not source.exists():
+            continue
+        try:
+            _, merged = cache.merge_match_into_notebook(nbformat.read(source, as_version=4))
+        except KeyError:                        # not in the cache: executed by this build, outputs in place
+            continue
+        nbformat.write(merged, copy)
 
 
 def serve(html_dir=HTML_DIR, port=8000):

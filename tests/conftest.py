@@ -78,6 +78,7 @@ def executed(relpath, runs=RUNS, timeout=900):
         took = time.monotonic() - began
         NOTEBOOK_TIMES.setdefault(relpath, []).append(took)
         assert_nothing_left(tb, relpath)
+        tb.set_widgets_metadata()               # nbclient's execute() does this; testbook's does not
         outputs = copy.deepcopy(tb.nb)          # before the tests inject anything into the kernel
         yield tb
     keep_for_site(path, outputs, took)
